@@ -1,0 +1,61 @@
+# FarCare: `make run` serves the demo network on SQLite; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export DJANGO_SETTINGS_MODULE ?= farcare.settings.dev
+
+.PHONY: install run serve test lint typecheck pytest messages bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "FarCare needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/farcare migrate --noinput
+	$(BIN)/farcare load-demo
+	$(BIN)/farcare collectstatic --noinput --verbosity 0
+	@echo "FarCare is at http://$(HOST):$(PORT)/"
+	$(BIN)/uvicorn farcare.asgi:application --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/uvicorn farcare.asgi:application --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy farcare
+
+pytest: install
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/pytest $(PYTEST_ARGS)
+
+# The whole suite: lint, types, migrations in step with the models, the message catalogues
+# compiled, and every test (browser tests included when Chromium is installed).
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy farcare
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/farcare makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/pytest $(PYTEST_ARGS)
+
+# Re-extract the catalogues after changing user-visible text (needs GNU gettext), then
+# translate the new entries in farcare/locale/*/LC_MESSAGES/django.po and compile.
+messages: install
+	cd farcare && ../$(BIN)/farcare makemessages -l ru -l ko -l en --no-obsolete --ignore 'demo/*'
+	$(BIN)/python -m farcare.core.compilemessages
+
+bench: install
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/page_weight.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,179 @@
+"""The one access policy for patient data. Pages, the JSON API and FHIR all ask it; nothing else
+decides who may read or change a patient's record.
+
+The rules (issue 2, domain.md §3):
+- requesting clinicians: patients whose home facility is theirs or below theirs in the referral
+  chain (staff of the home facility and of the facilities above it);
+- consultants: only patients of consultations assigned to them;
+- coordinators: patients of their region;
+- patients: their own record;
+- analysts, trainers and administrators: never a patient, only aggregates;
+- anyone clinical may break the glass for one patient: a reason, a time limit, a review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from farcare.accounts.models import CLINICAL_ROLES, Role, User
+from farcare.audit.models import Purpose
+from farcare.network.models import Facility
+from farcare.network.selectors import facilities_above, facilities_served_by
+from farcare.patients.models import Patient
+
+from .models import BreakGlassGrant
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    UPDATE = "update"
+    MANAGE_CONSENT = "manage_consent"
+    REVOKE_CONSENT = "revoke_consent"
+    VIEW_ACCESS_LOG = "view_access_log"
+
+
+# What each kind of access lets a user do to a record they may reach.
+STAFF_ACTIONS = frozenset(
+    {Action.VIEW, Action.UPDATE, Action.MANAGE_CONSENT, Action.REVOKE_CONSENT}
+)
+CONSULTANT_ACTIONS = frozenset({Action.VIEW})
+OWN_RECORD_ACTIONS = frozenset({Action.VIEW, Action.VIEW_ACCESS_LOG, Action.REVOKE_CONSENT})
+BREAK_GLASS_ROLES = CLINICAL_ROLES
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    purpose: str = Purpose.NORMAL
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _active(user: User | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def _consultant_patients(user: User) -> QuerySet[Patient]:
+    # Consultations arrive with the teleconsultation module; until a consultation is assigned to
+    # a consultant, they have no patients.
+    return Patient.objects.none()
+
+
+def _normal_scope(user: User) -> QuerySet[Patient] | None:
+    """Patients the user reaches without breaking the glass, or None for none at all."""
+    if user.role == Role.PATIENT:
+        return Patient.objects.filter(user=user)
+    if user.role == Role.CLINICIAN and user.facility_id:
+        return Patient.objects.filter(home_facility_id__in=facilities_served_by(user.facility_id))
+    if user.role == Role.COORDINATOR and user.facility_id:
+        return Patient.objects.filter(home_facility__region=user.facility.region)  # type: ignore[union-attr]
+    if user.role == Role.CONSULTANT:
+        return _consultant_patients(user)
+    return None
+
+
+def _normal_actions(user: User) -> frozenset[Action]:
+    if user.role == Role.PATIENT:
+        return OWN_RECORD_ACTIONS
+    if user.role == Role.CONSULTANT:
+        return CONSULTANT_ACTIONS
+    if user.role in (Role.CLINICIAN, Role.COORDINATOR):
+        return STAFF_ACTIONS
+    return frozenset()
+
+
+def _in_normal_scope(user: User, patient: Patient) -> bool:
+    if user.role == Role.PATIENT:
+        return patient.user_id == user.pk
+    if user.role == Role.CLINICIAN and user.facility_id:
+        return user.facility_id in facilities_above(patient.home_facility_id)
+    if user.role == Role.COORDINATOR and user.facility_id:
+        return patient.home_facility.region == user.facility.region  # type: ignore[union-attr]
+    if user.role == Role.CONSULTANT:
+        return _consultant_patients(user).filter(pk=patient.pk).exists()
+    return False
+
+
+def active_break_glass(user: User, patient: Patient) -> BreakGlassGrant | None:
+    return (
+        BreakGlassGrant.objects.filter(user=user, patient=patient, expires_at__gt=timezone.now())
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def decide(user: User | None, action: Action, patient: Patient) -> Decision:
+    if not _active(user):
+        return Decision(False, reason=str(_("You are not logged in.")))
+    assert user is not None
+    if action in _normal_actions(user) and _in_normal_scope(user, patient):
+        return Decision(True)
+    if (
+        action in STAFF_ACTIONS
+        and user.role in BREAK_GLASS_ROLES
+        and active_break_glass(user, patient)
+    ):
+        return Decision(True, purpose=Purpose.BREAK_GLASS)
+    return Decision(False, reason=str(_("This record is outside your access.")))
+
+
+def may_break_glass(user: User | None) -> bool:
+    return _active(user) and user is not None and user.role in BREAK_GLASS_ROLES
+
+
+def visible_patients(user: User | None) -> QuerySet[Patient]:
+    """Every patient the user may find: the normal scope plus live break-glass grants."""
+    if not _active(user):
+        return Patient.objects.none()
+    assert user is not None
+    scope = _normal_scope(user)
+    condition = Q(pk__in=scope.values("pk")) if scope is not None else Q(pk__in=[])
+    if user.role in BREAK_GLASS_ROLES:
+        condition |= Q(
+            break_glass_grants__user=user, break_glass_grants__expires_at__gt=timezone.now()
+        )
+    return Patient.objects.filter(condition).distinct()
+
+
+def facilities_for_registration(user: User | None) -> QuerySet[Facility]:
+    """Where the user may register a patient as the home facility."""
+    if not _active(user):
+        return Facility.objects.none()
+    assert user is not None
+    if user.role == Role.CLINICIAN and user.facility_id:
+        return Facility.objects.filter(pk__in=facilities_served_by(user.facility_id))
+    if user.role == Role.COORDINATOR and user.facility_id:
+        return Facility.objects.filter(region=user.facility.region)  # type: ignore[union-attr]
+    return Facility.objects.none()
+
+
+def may_register_patients(user: User | None) -> bool:
+    return facilities_for_registration(user).exists()
+
+
+def may_read_audit_trail(user: User | None) -> bool:
+    return (
+        _active(user)
+        and user is not None
+        and (user.role == Role.ADMINISTRATOR or user.is_superuser)
+    )
+
+
+def may_see_aggregates(user: User | None) -> bool:
+    return (
+        _active(user)
+        and user is not None
+        and user.role
+        in (
+            Role.ANALYST,
+            Role.ADMINISTRATOR,
+            Role.COORDINATOR,
+        )
+    )

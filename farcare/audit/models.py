@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", _("viewed")
+    SEARCH = "search", _("searched")
+    CREATE = "create", _("created")
+    UPDATE = "update", _("changed")
+    DELETE = "delete", _("deleted")
+    EXPORT = "export", _("exported")
+    DENIED = "denied", _("was refused access")
+    BREAK_GLASS = "break_glass", _("broke the glass")
+    LOGIN = "login", _("logged in")
+    LOGIN_FAILED = "login_failed", _("failed to log in")
+    LOGOUT = "logout", _("logged out")
+    REVIEW = "review", _("reviewed")
+
+
+class Purpose(models.TextChoices):
+    NORMAL = "normal", _("normal care")
+    BREAK_GLASS = "break_glass", _("break-glass emergency access")
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class AuditEvent(models.Model):
+    """One link of the hash chain. `hash` covers every other field and the previous link's hash,
+    so altering, removing or inserting a row breaks the chain at that row."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    seq = models.PositiveBigIntegerField(unique=True)
+    created_at = models.DateTimeField(db_index=True)
+    actor_uuid = models.UUIDField(null=True, db_index=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=20, blank=True)
+    patient_uuid = models.UUIDField(null=True, db_index=True)
+    record_type = models.CharField(max_length=40, blank=True)
+    record_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=16, choices=AuditAction.choices)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.NORMAL)
+    outcome = models.CharField(max_length=8, default="success")
+    channel = models.CharField(max_length=8, default="page")
+    ip_address = models.GenericIPAddressField(null=True)
+    details = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.actor_username} {self.action} {self.patient_uuid or ''}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit events are append-only")
+
+
+class AuditChainHead(models.Model):
+    """The newest link: appending locks this row, so links are numbered without gaps, and
+    verification notices a chain whose tail was cut off."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"head #{self.seq}"

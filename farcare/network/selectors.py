@@ -1,0 +1,103 @@
+"""Reads of the care network for pages and for the access policy."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from .models import Facility, Practitioner, ReferralLink, Specialty
+
+
+def _referral_graph() -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+    up: dict[int, set[int]] = defaultdict(set)
+    down: dict[int, set[int]] = defaultdict(set)
+    for source_id, target_id in ReferralLink.objects.values_list("source_id", "target_id"):
+        up[source_id].add(target_id)
+        down[target_id].add(source_id)
+    return up, down
+
+
+def _reachable(start: int, edges: dict[int, set[int]]) -> set[int]:
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        for nxt in edges.get(queue.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
+def facilities_above(facility_id: int) -> set[int]:
+    """The facility itself and every facility it refers to, directly or further up the chain."""
+    up, _down = _referral_graph()
+    return _reachable(facility_id, up)
+
+
+def facilities_served_by(facility_id: int) -> set[int]:
+    """The facility itself and every facility whose patients it may be asked about."""
+    _up, down = _referral_graph()
+    return _reachable(facility_id, down)
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    facility: Facility
+    specialty: Specialty | None
+    rank: int
+    depth: int
+
+
+def referral_chain(facility: Facility) -> list[ChainStep]:
+    """The chain of care above a facility, breadth first: where its patients go next, and on."""
+    links = list(ReferralLink.objects.select_related("target", "specialty").order_by("rank"))
+    by_source: dict[int, list[ReferralLink]] = defaultdict(list)
+    for link in links:
+        by_source[link.source_id].append(link)
+    steps: list[ChainStep] = []
+    seen = {facility.pk}
+    queue = deque([(facility.pk, 1)])
+    while queue:
+        current, depth = queue.popleft()
+        for link in by_source.get(current, []):
+            steps.append(ChainStep(link.target, link.specialty, link.rank, depth))
+            if link.target_id not in seen:
+                seen.add(link.target_id)
+                queue.append((link.target_id, depth + 1))
+    return steps
+
+
+def facility_list(*, region: str = "", kind: str = "", query: str = "") -> QuerySet[Facility]:
+    facilities = Facility.objects.select_related("settlement", "organisation")
+    if region:
+        facilities = facilities.filter(region=region)
+    if kind:
+        facilities = facilities.filter(kind=kind)
+    if query:
+        facilities = facilities.filter(
+            Q(name_en__icontains=query) | Q(name_ru__icontains=query) | Q(name_ko__icontains=query)
+        )
+    return facilities
+
+
+def regions() -> list[str]:
+    return list(Facility.objects.order_by("region").values_list("region", flat=True).distinct())
+
+
+def practitioner_list(*, specialty: str = "", language: str = "") -> QuerySet[Practitioner]:
+    practitioners = Practitioner.objects.prefetch_related(
+        "specialties", "roles__facility", "roles__hours"
+    )
+    if specialty:
+        practitioners = practitioners.filter(specialties__code=specialty)
+    if language:
+        # JSON containment is not portable to SQLite; languages are two-letter codes stored
+        # as a JSON list, so a quoted substring match is exact.
+        practitioners = practitioners.filter(languages__icontains=f'"{language}"')
+    return practitioners.distinct()
+
+
+def facility_counts_by_kind() -> list[dict[str, object]]:
+    return list(Facility.objects.values("region", "kind").annotate(n=Count("id")))

@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from farcare.access.policy import Action, decide, facilities_for_registration
+from farcare.access.services import authorise
+from farcare.accounts.models import User
+from farcare.audit.models import AuditAction
+from farcare.audit.services import Accessor, audit_record
+
+from . import services
+from .forms import ConsentForm, PatientForm, RevokeForm, SearchForm
+from .models import Consent, Patient
+from .selectors import patient_search
+
+
+def _apply_errors(form: BaseForm, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            for item in errors:
+                form.add_error(field if field in form.fields else None, item)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    results: list[Patient] = []
+    query = ""
+    if form.is_valid():
+        query = form.cleaned_data["q"]
+        results = patient_search(user=request.user, query=query)  # type: ignore[arg-type]
+        if query:
+            audit_record(
+                accessor=Accessor.from_request(request),
+                action=AuditAction.SEARCH,
+                details={
+                    "query": query,
+                    "found": [str(patient.uuid) for patient in results],
+                },
+            )
+    template = (
+        "patients/_results.html" if request.headers.get("HX-Request") else "patients/search.html"
+    )
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "results": results,
+            "query": query,
+            "may_register": facilities_for_registration(request.user).exists(),  # type: ignore[arg-type]
+        },
+    )
+
+
+@login_required
+def register(request: HttpRequest) -> HttpResponse:
+    facilities = facilities_for_registration(request.user)  # type: ignore[arg-type]
+    if not facilities.exists():
+        raise PermissionDenied(_("Your role cannot register patients."))
+    form = PatientForm(
+        request.POST or None,
+        facilities=facilities,
+        initial={"home_facility": getattr(request.user, "facility", None)},
+    )
+    likely_duplicate = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_register(
+                accessor=Accessor.from_request(request),
+                data=form.cleaned_data,
+                confirm_duplicate=form.cleaned_data["confirm_duplicate"],
+            )
+        except services.LikelyDuplicate as warning:
+            likely_duplicate = True
+            form.add_error(None, warning.messages[0])
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("The patient is registered."))
+            return redirect("patients:detail", patient_uuid=patient.uuid)
+    return render(
+        request,
+        "patients/register.html",
+        {"form": form, "likely_duplicate": likely_duplicate},
+    )
+
+
+def _patient(patient_uuid: str) -> Patient:
+    return get_object_or_404(
+        Patient.objects.select_related("home_facility", "home_settlement"), uuid=patient_uuid
+    )
+
+
+@login_required
+def detail(request: HttpRequest, patient_uuid: str) -> HttpResponse:
+    patient = _patient(patient_uuid)
+    decision = authorise(
+        accessor=Accessor.from_request(request), patient=patient, action=Action.VIEW
+    )
+    user: User = request.user  # type: ignore[assignment]
+    return render(
+        request,
+        "patients/detail.html",
+        {
+            "patient": patient,
+            "decision": decision,
+            "consents": patient.consents.select_related("recorded_by", "revoked_by"),
+            "may_update": bool(decide(user, Action.UPDATE, patient)),
+            "may_manage_consent": bool(decide(user, Action.MANAGE_CONSENT, patient)),
+            "may_revoke": bool(decide(user, Action.REVOKE_CONSENT, patient)),
+            "may_see_access_log": bool(decide(user, Action.VIEW_ACCESS_LOG, patient)),
+            "consent_form": ConsentForm(),
+        },
+    )
+
+
+@login_required
+def edit(request: HttpRequest, patient_uuid: str) -> HttpResponse:
+    patient = _patient(patient_uuid)
+    accessor = Accessor.from_request(request)
+    facilities = facilities_for_registration(request.user)  # type: ignore[arg-type]
+    if request.method != "POST":
+        authorise(accessor=accessor, patient=patient, action=Action.UPDATE)
+    form = PatientForm(
+        request.POST or None,
+        instance=patient,
+        facilities=facilities,
+        initial={
+            "home_facility": patient.home_facility.uuid,
+            "home_settlement": patient.home_settlement.uuid,
+        },
+    )
+    likely_duplicate = False
+    # The form works on a copy, so a refused change leaves the stored record as it was.
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_update(
+                accessor=accessor,
+                patient=Patient.objects.get(pk=patient.pk),
+                data=form.cleaned_data,
+                confirm_duplicate=form.cleaned_data["confirm_duplicate"],
+            )
+        except services.LikelyDuplicate as warning:
+            likely_duplicate = True
+            form.add_error(None, warning.messages[0])
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("The record is saved."))
+            return redirect("patients:detail", patient_uuid=patient.uuid)
+    return render(
+        request,
+        "patients/edit.html",
+        {
+            "form": form,
+            "patient": Patient.objects.get(pk=patient.pk),
+            "likely_duplicate": likely_duplicate,
+        },
+    )
+
+
+@login_required
+@require_POST
+def consent_add(request: HttpRequest, patient_uuid: str) -> HttpResponse:
+    patient = _patient(patient_uuid)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.consent_record(
+                accessor=Accessor.from_request(request),
+                patient=patient,
+                kind=form.cleaned_data["kind"],
+                scope=form.cleaned_data["scope"],
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("The consent is recorded."))
+    else:
+        for field_errors in form.errors.values():
+            for field_error in field_errors:
+                messages.error(request, str(field_error))
+    return redirect("patients:detail", patient_uuid=patient.uuid)
+
+
+@login_required
+@require_POST
+def consent_revoke(request: HttpRequest, consent_uuid: str) -> HttpResponse:
+    consent = get_object_or_404(Consent.objects.select_related("patient"), uuid=consent_uuid)
+    form = RevokeForm(request.POST)
+    form.is_valid()
+    try:
+        services.consent_revoke(
+            accessor=Accessor.from_request(request),
+            consent=consent,
+            reason=form.cleaned_data.get("reason", ""),
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The consent is revoked."))
+    return redirect("patients:detail", patient_uuid=consent.patient.uuid)

@@ -1,0 +1,185 @@
+"""Settings shared by every environment. Everything that differs between deployments comes from
+environment variables named FARCARE_*; each is documented in README.md."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = BASE_DIR.parent
+VAR_DIR = Path(os.environ.get("FARCARE_VAR_DIR", PROJECT_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+SECRET_KEY = os.environ.get("FARCARE_SECRET_KEY", "")
+DEBUG = False
+ALLOWED_HOSTS = env_list("FARCARE_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("FARCARE_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "farcare.core",
+    "farcare.accounts",
+    "farcare.audit",
+    "farcare.network",
+    "farcare.patients",
+    "farcare.access",
+    "farcare.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "farcare.accounts.middleware.UserPreferencesMiddleware",
+    "farcare.accounts.middleware.SecondFactorRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "farcare.urls"
+ASGI_APPLICATION = "farcare.asgi.application"
+WSGI_APPLICATION = "farcare.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "farcare.core.context_processors.farcare",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("FARCARE_DATABASE_URL", f"sqlite:///{VAR_DIR / 'farcare.sqlite3'}"),
+        conn_max_age=env_int("FARCARE_DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers proceed while a writer commits; IMMEDIATE makes write transactions take
+    # the lock up front, so two writers queue instead of failing halfway.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Sessions end after this much inactivity: every request pushes the expiry forward.
+SESSION_COOKIE_AGE = env_int("FARCARE_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+FARCARE_LOCKOUT_ATTEMPTS = env_int("FARCARE_LOCKOUT_ATTEMPTS", 5)
+FARCARE_LOCKOUT_MINUTES = env_int("FARCARE_LOCKOUT_MINUTES", 15)
+FARCARE_BREAK_GLASS_MINUTES = env_int("FARCARE_BREAK_GLASS_MINUTES", 60)
+FARCARE_REQUIRE_OTP = env_bool("FARCARE_REQUIRE_OTP", False)
+FARCARE_ADMIN_URL = os.environ.get("FARCARE_ADMIN_URL", "admin/")
+
+OTP_TOTP_ISSUER = "FarCare"
+
+LANGUAGE_CODE = os.environ.get("FARCARE_LANGUAGE_CODE", "ru")
+LANGUAGES = [("ru", _("Russian")), ("ko", _("Korean")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+FORMAT_MODULE_PATH = ["farcare.formats"]
+USE_TZ = True
+TIME_ZONE = os.environ.get("FARCARE_TIME_ZONE", "Asia/Vladivostok")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("FARCARE_STATIC_ROOT", VAR_DIR / "static"))
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("FARCARE_MEDIA_ROOT", VAR_DIR / "media"))
+
+# Files: the local folder by default; FARCARE_STORAGE=s3 switches to an S3-compatible store
+# (django-storages is then required, installed with the `s3` extra).
+if os.environ.get("FARCARE_STORAGE", "local") == "s3":
+    default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("FARCARE_S3_BUCKET", "farcare"),
+            "endpoint_url": os.environ.get("FARCARE_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("FARCARE_S3_REGION") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+        },
+    }
+else:
+    default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+STORAGES = {
+    "default": default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("FARCARE_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("farcare.core.urls")),
+    path("accounts/", include("farcare.accounts.urls")),
+    path("patients/", include("farcare.patients.urls")),
+    path("network/", include("farcare.network.urls")),
+    path("audit/", include("farcare.audit.urls")),
+    path("access/", include("farcare.access.urls")),
+    path(settings.FARCARE_ADMIN_URL, admin.site.urls),
+]
+
+handler403 = "farcare.core.errors.permission_denied"
+handler404 = "farcare.core.errors.not_found"
+handler500 = "farcare.core.errors.server_error"

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from farcare.accounts.models import Role, User
+from farcare.network.models import Facility, FacilityKind
+
+from .factories import PASSWORD, FacilityFactory, UserFactory, link
+
+
+@dataclass
+class Chain:
+    """A small chain of care in Chukotka, and a post in another region."""
+
+    post: Facility
+    district: Facility
+    hub: Facility
+    federal: Facility
+    sibling_post: Facility
+    other_region_post: Facility
+    other_region_hub: Facility
+
+
+@pytest.fixture
+def chain(db: None) -> Chain:
+    federal = FacilityFactory(
+        kind=FacilityKind.FEDERAL_CENTRE, region="Moscow", time_zone="Europe/Moscow"
+    )
+    hub = FacilityFactory(kind=FacilityKind.REGIONAL_HUB, name_en="Anadyr regional hospital")
+    district = FacilityFactory(kind=FacilityKind.DISTRICT_HOSPITAL, name_en="Lavrentiya district")
+    post = FacilityFactory(kind=FacilityKind.FELDSHER_POST, name_en="Uelen post")
+    sibling = FacilityFactory(kind=FacilityKind.FELDSHER_POST, name_en="Lorino post")
+    other_hub = FacilityFactory(
+        kind=FacilityKind.REGIONAL_HUB, region="Sakha", time_zone="Asia/Yakutsk"
+    )
+    other_post = FacilityFactory(
+        kind=FacilityKind.FELDSHER_POST, region="Sakha", time_zone="Asia/Yakutsk"
+    )
+    link(post, district)
+    link(sibling, district)
+    link(district, hub)
+    link(hub, federal)
+    link(other_post, other_hub)
+    link(other_hub, federal)
+    return Chain(post, district, hub, federal, sibling, other_post, other_hub)
+
+
+def make_user(role: str, facility: Facility | None = None, **kwargs: object) -> User:
+    return UserFactory(role=role, facility=facility, **kwargs)
+
+
+def logged_in(user: User, language: str = "en") -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def feldsher(chain: Chain) -> User:
+    return make_user(Role.CLINICIAN, chain.post, language="en")
+
+
+__all__ = ["Chain", "logged_in", "make_user"]
