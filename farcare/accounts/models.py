@@ -54,7 +54,3 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
-
-    @property
-    def is_clinical(self) -> bool:
-        return self.role in CLINICAL_ROLES

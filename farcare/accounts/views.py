@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -18,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
+from farcare.core.timezones import local_moment
 
 from .forms import LoginForm, PreferencesForm, TokenForm
 from .models import User
@@ -50,7 +50,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(
                 None,
                 _("Too many failed attempts. The account is locked until %(time)s.")
-                % {"time": formats.time_format(locked.until.astimezone(), "TIME_FORMAT")},
+                % {"time": local_moment(locked.until)},
             )
         else:
             if user is None:

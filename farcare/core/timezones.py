@@ -6,7 +6,7 @@ import zoneinfo
 from datetime import datetime, tzinfo
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import formats, timezone
 
 
 def zone_for_user(user: object) -> zoneinfo.ZoneInfo:
@@ -16,6 +16,10 @@ def zone_for_user(user: object) -> zoneinfo.ZoneInfo:
         facility = getattr(user, "facility", None)
         if not name and facility is not None:
             name = facility.time_zone
+        if not name and getattr(user, "role", "") == "patient":
+            # A patient lives where their home facility is.
+            record = getattr(user, "patient_record", None)
+            name = record.home_facility.time_zone if record is not None else ""
     try:
         return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -40,3 +44,10 @@ def zone_label(moment: datetime, zone: tzinfo) -> str:
 
 def now_in(zone_name: str) -> datetime:
     return timezone.now().astimezone(zoneinfo.ZoneInfo(zone_name))
+
+
+def local_moment(moment: datetime) -> str:
+    """A moment as plain text in the active zone, with the zone named (for messages)."""
+    zone = timezone.get_current_timezone()
+    local = moment.astimezone(zone)
+    return f"{formats.date_format(local, 'SHORT_DATETIME_FORMAT')} ({zone_label(local, zone)})"

@@ -13,6 +13,15 @@ from farcare.core.timezones import now_in, zone_label
 register = template.Library()
 
 
+def _time_element(moment: datetime, shown: str) -> SafeString:
+    return format_html(
+        '<time datetime="{}">{} <small>({})</small></time>',
+        moment.astimezone(zoneinfo.ZoneInfo("UTC")).isoformat(timespec="seconds"),
+        shown,
+        zone_label(moment, moment.tzinfo),  # type: ignore[arg-type]
+    )
+
+
 @register.filter
 def when(value: datetime | None, zone_name: str = "") -> SafeString | str:
     """A moment in the viewer's zone (or the named zone), with that zone spelled out."""
@@ -20,24 +29,14 @@ def when(value: datetime | None, zone_name: str = "") -> SafeString | str:
         return ""
     zone = zoneinfo.ZoneInfo(zone_name) if zone_name else timezone.get_current_timezone()
     local = value.astimezone(zone)
-    return format_html(
-        '<time datetime="{}">{} <small>({})</small></time>',
-        value.astimezone(zoneinfo.ZoneInfo("UTC")).isoformat(timespec="seconds"),
-        formats.date_format(local, "SHORT_DATETIME_FORMAT"),
-        zone_label(local, zone),
-    )
+    return _time_element(local, formats.date_format(local, "SHORT_DATETIME_FORMAT"))
 
 
 @register.simple_tag
 def local_time(zone_name: str) -> SafeString:
     """The time now where a facility is."""
     moment = now_in(zone_name)
-    return format_html(
-        '<time datetime="{}">{} <small>({})</small></time>',
-        moment.isoformat(timespec="seconds"),
-        formats.time_format(moment, "TIME_FORMAT"),
-        zone_label(moment, moment.tzinfo),  # type: ignore[arg-type]
-    )
+    return _time_element(moment, formats.time_format(moment, "TIME_FORMAT"))
 
 
 @register.simple_tag

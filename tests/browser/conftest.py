@@ -1,0 +1,152 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against pytest-django's live server.
+
+Nothing is downloaded and nothing leaves the machine: the browser is /usr/bin/chromium, and every
+request for a host other than the loopback one is aborted (and reported as a failure, since a
+page of a medical record has no business calling anyone else).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from farcare.demo.loader import DEMO_PASSWORD, load_demo
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+TIMEOUT_MS = 10_000
+
+# What the interface says, per language, for the words the tests click or look for.
+# Taken from farcare/locale/*/LC_MESSAGES/django.po.
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "Username": "Username",
+        "Password": "Password",
+        "Log in": "Log in",
+        "Log out": "Log out",
+    },
+    "ru": {
+        "Username": "Имя пользователя",
+        "Password": "Пароль",
+        "Log in": "Войти",
+        "Log out": "Выйти",
+    },
+    "ko": {
+        "Username": "사용자 이름",
+        "Password": "비밀번호",
+        "Log in": "로그인",
+        "Log out": "로그아웃",
+    },
+}
+
+
+def _require_chromium() -> None:
+    """Skip without a browser, unless the run says a browser is required."""
+    problem = ""
+    if not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is not installed (pip install -e '.[dev]')"
+    if not problem:
+        return
+    if os.environ.get("FARCARE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser tests required (FARCARE_REQUIRE_BROWSER=1), but {problem}")
+    pytest.skip(f"browser tests need Chromium: {problem}")
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Any]:
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop running in this thread while it is started,
+    # and Django refuses ORM calls in a thread with a running loop. The tests' own ORM calls
+    # (load_demo, the database flush after each test) are plain synchronous code, so allow them
+    # for exactly as long as Playwright runs; the package scope stops it before other tests.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                yield chromium
+            finally:
+                chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def demo(live_server: Any) -> Any:
+    """The demo network in the live server's database (live_server implies transactional_db,
+    so it is flushed again after the test)."""
+    load_demo()
+    return live_server
+
+
+@pytest.fixture
+def new_context(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
+    """Fresh browser contexts (own cookies, own language) that may only reach the live server."""
+    contexts: list[Any] = []
+    blocked: list[str] = []
+    page_errors: list[str] = []
+
+    def loopback_only(route: Any) -> None:
+        if urlsplit(route.request.url).hostname in LOOPBACK_HOSTS:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    def make(locale: str = "en-US") -> Any:
+        context = browser.new_context(locale=locale, base_url=live_server.url)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.route("**/*", loopback_only)
+        context.on("page", lambda page: page.on("pageerror", lambda e: page_errors.append(str(e))))
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not blocked, f"pages tried to reach other hosts: {blocked}"
+    assert not page_errors, f"JavaScript errors on the pages: {page_errors}"
+
+
+def log_in(context: Any, username: str, language: str = "en") -> Any:
+    """Log in through the form, as a person would; returns the page, on the home page."""
+    words = WORDS[language]
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label(words["Username"]).fill(username)
+    page.get_by_label(words["Password"]).fill(DEMO_PASSWORD)
+    with page.expect_response(
+        lambda r: urlsplit(r.url).path == "/" and r.request.method == "GET"
+    ) as home:
+        page.get_by_role("button", name=words["Log in"], exact=True).click()
+    response = home.value
+    assert response.status == 200, f"{username}: home page answered {response.status}"
+    page.wait_for_load_state()
+    return page
