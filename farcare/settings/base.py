@@ -101,6 +101,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A fresh checkout has no var/ yet; SQLite cannot create the folder itself.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets readers proceed while a writer commits; IMMEDIATE makes write transactions take
     # the lock up front, so two writers queue instead of failing halfway.
     DATABASES["default"]["OPTIONS"] = {
