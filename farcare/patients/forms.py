@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from farcare.network.models import Facility, Settlement
 
 from .identifiers import digits, oms_is_valid, snils_is_valid
-from .models import ConsentKind, Patient
+from .models import PATIENT_FIELDS, ConsentKind, Patient
 
 _PHONE = re.compile(r"^\+?[\d\s()-]{10,20}$")
 
@@ -37,18 +37,7 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = [
-            "family",
-            "given",
-            "middle",
-            "sex",
-            "birth_date",
-            "home_settlement",
-            "home_facility",
-            "snils",
-            "oms_policy",
-            "phone",
-        ]
+        fields = list(PATIENT_FIELDS)
         widgets = {
             "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "phone": forms.TextInput(attrs={"type": "tel", "placeholder": "+7 914 123-45-67"}),

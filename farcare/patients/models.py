@@ -91,6 +91,21 @@ class Patient(models.Model):
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
+# The fields a clinician types when registering or editing a patient.
+PATIENT_FIELDS = (
+    "family",
+    "given",
+    "middle",
+    "sex",
+    "birth_date",
+    "home_settlement",
+    "home_facility",
+    "snils",
+    "oms_policy",
+    "phone",
+)
+
+
 class ConsentKind(models.TextChoices):
     TREATMENT = "treatment", _("Treatment")
     TELECONSULTATION = "teleconsultation", _("Teleconsultation")

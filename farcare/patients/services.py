@@ -15,23 +15,10 @@ from farcare.access.policy import Action, facilities_for_registration
 from farcare.access.services import require
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
-from farcare.network.models import Facility, Settlement
+from farcare.network.models import Facility
 
-from .models import Consent, ConsentKind, Patient
+from .models import PATIENT_FIELDS, Consent, ConsentKind, Patient
 from .selectors import duplicates_of
-
-PATIENT_FIELDS = (
-    "family",
-    "given",
-    "middle",
-    "sex",
-    "birth_date",
-    "home_settlement",
-    "home_facility",
-    "snils",
-    "oms_policy",
-    "phone",
-)
 
 
 class LikelyDuplicate(ValidationError):
@@ -74,10 +61,7 @@ def _check_dates(birth_date: date) -> None:
 def patient_register(
     *, accessor: Accessor, data: dict[str, Any], confirm_duplicate: bool = False
 ) -> Patient:
-    facility: Facility = data["home_facility"]
-    settlement: Settlement = data["home_settlement"]
-    del settlement  # validated by the form's choices; kept for symmetry with update
-    _check_facility(accessor, facility)
+    _check_facility(accessor, data["home_facility"])
     _check_dates(data["birth_date"])
     _check_duplicates(data, confirmed=confirm_duplicate, exclude_pk=None)
     patient = Patient(**{name: data.get(name, "") for name in PATIENT_FIELDS})

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -63,6 +66,23 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _save_patient_form(
+    request: HttpRequest, form: PatientForm, save: Callable[[dict[str, Any], bool], Patient]
+) -> tuple[Patient | None, bool]:
+    """Run a write service on a valid submitted form and put its refusals on the form.
+    Returns the saved patient (or None) and whether a likely duplicate awaits confirmation."""
+    if request.method != "POST" or not form.is_valid():
+        return None, False
+    try:
+        return save(form.cleaned_data, form.cleaned_data["confirm_duplicate"]), False
+    except services.LikelyDuplicate as warning:
+        form.add_error(None, warning.messages[0])
+        return None, True
+    except ValidationError as error:
+        _apply_errors(form, error)
+        return None, False
+
+
 @login_required
 def register(request: HttpRequest) -> HttpResponse:
     facilities = facilities_for_registration(request.user)  # type: ignore[arg-type]
@@ -73,22 +93,16 @@ def register(request: HttpRequest) -> HttpResponse:
         facilities=facilities,
         initial={"home_facility": getattr(request.user, "facility", None)},
     )
-    likely_duplicate = False
-    if request.method == "POST" and form.is_valid():
-        try:
-            patient = services.patient_register(
-                accessor=Accessor.from_request(request),
-                data=form.cleaned_data,
-                confirm_duplicate=form.cleaned_data["confirm_duplicate"],
-            )
-        except services.LikelyDuplicate as warning:
-            likely_duplicate = True
-            form.add_error(None, warning.messages[0])
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("The patient is registered."))
-            return redirect("patients:detail", patient_uuid=patient.uuid)
+    patient, likely_duplicate = _save_patient_form(
+        request,
+        form,
+        lambda data, confirmed: services.patient_register(
+            accessor=Accessor.from_request(request), data=data, confirm_duplicate=confirmed
+        ),
+    )
+    if patient is not None:
+        messages.success(request, _("The patient is registered."))
+        return redirect("patients:detail", patient_uuid=patient.uuid)
     return render(
         request,
         "patients/register.html",
@@ -129,44 +143,31 @@ def detail(request: HttpRequest, patient_uuid: str) -> HttpResponse:
 def edit(request: HttpRequest, patient_uuid: str) -> HttpResponse:
     patient = _patient(patient_uuid)
     accessor = Accessor.from_request(request)
-    facilities = facilities_for_registration(request.user)  # type: ignore[arg-type]
-    if request.method != "POST":
-        authorise(accessor=accessor, patient=patient, action=Action.UPDATE)
+    # The edit page shows the record, so opening or re-showing it is an audited read.
+    authorise(accessor=accessor, patient=patient, action=Action.UPDATE)
     form = PatientForm(
         request.POST or None,
-        instance=patient,
-        facilities=facilities,
+        instance=Patient.objects.get(pk=patient.pk),  # a copy: the form may not touch `patient`
+        facilities=facilities_for_registration(request.user),  # type: ignore[arg-type]
         initial={
             "home_facility": patient.home_facility.uuid,
             "home_settlement": patient.home_settlement.uuid,
         },
     )
-    likely_duplicate = False
-    # The form works on a copy, so a refused change leaves the stored record as it was.
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.patient_update(
-                accessor=accessor,
-                patient=Patient.objects.get(pk=patient.pk),
-                data=form.cleaned_data,
-                confirm_duplicate=form.cleaned_data["confirm_duplicate"],
-            )
-        except services.LikelyDuplicate as warning:
-            likely_duplicate = True
-            form.add_error(None, warning.messages[0])
-        except ValidationError as error:
-            _apply_errors(form, error)
-        else:
-            messages.success(request, _("The record is saved."))
-            return redirect("patients:detail", patient_uuid=patient.uuid)
+    saved, likely_duplicate = _save_patient_form(
+        request,
+        form,
+        lambda data, confirmed: services.patient_update(
+            accessor=accessor, patient=patient, data=data, confirm_duplicate=confirmed
+        ),
+    )
+    if saved is not None:
+        messages.success(request, _("The record is saved."))
+        return redirect("patients:detail", patient_uuid=patient.uuid)
     return render(
         request,
         "patients/edit.html",
-        {
-            "form": form,
-            "patient": Patient.objects.get(pk=patient.pk),
-            "likely_duplicate": likely_duplicate,
-        },
+        {"form": form, "patient": patient, "likely_duplicate": likely_duplicate},
     )
 
 

@@ -124,3 +124,16 @@ def test_edit_keeps_the_stored_record_when_the_change_is_refused(chain, feldsher
     patient.refresh_from_db()
     assert patient.family == "Новая"
     assert AuditEvent.objects.filter(action=AuditAction.UPDATE, patient_uuid=patient.uuid).exists()
+
+
+def test_a_stranger_posting_to_the_edit_form_is_refused_and_sees_nothing(chain):
+    patient = PatientFactory(home_facility=chain.post, family="Рультына")
+    stranger = make_user(Role.CLINICIAN, chain.other_region_post)
+    response = logged_in(stranger).post(
+        f"/patients/{patient.uuid}/edit/", form_data(chain, family="", snils="bad")
+    )
+    assert response.status_code == 403
+    assert "Рультына" not in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.family == "Рультына"
+    assert AuditEvent.objects.filter(action=AuditAction.DENIED, patient_uuid=patient.uuid).exists()
