@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "farcare.network",
     "farcare.patients",
     "farcare.access",
+    "farcare.clinical",
+    "farcare.signatures",
+    "farcare.notifications",
+    "farcare.consults",
     "farcare.demo",
 ]
 
