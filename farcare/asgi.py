@@ -1,8 +1,25 @@
-"""The ASGI entry point: `uvicorn farcare.asgi:application`."""
+"""The ASGI entry point: `uvicorn farcare.asgi:application`. HTTP goes to Django; WebSockets
+(live worklists) to Channels, behind the same session login and an origin check."""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "farcare.settings.dev")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from farcare.consults.consumers import WorklistConsumer  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter([path("ws/worklist/", WorklistConsumer.as_asgi())]))
+        ),
+    }
+)

@@ -9,6 +9,8 @@ urlpatterns = [
     path("network/", include("farcare.network.urls")),
     path("audit/", include("farcare.audit.urls")),
     path("access/", include("farcare.access.urls")),
+    path("notifications/", include("farcare.notifications.urls")),
+    path("consultations/", include("farcare.consults.urls")),
     path(settings.FARCARE_ADMIN_URL, admin.site.urls),
 ]
 

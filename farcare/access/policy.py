@@ -16,13 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from farcare.accounts.models import CLINICAL_ROLES, Role, User
 from farcare.audit.models import Purpose
-from farcare.network.models import Facility
+from farcare.consults.models import Consultation, Status
+from farcare.consults.workflow import Side
+from farcare.network.models import Facility, PractitionerRole, PractitionerRoleKind
 from farcare.network.selectors import facilities_above, facilities_served_by
 from farcare.patients.models import Patient
 
@@ -60,10 +63,21 @@ def _active(user: User | None) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
+def is_abroad(user: User) -> bool:
+    """A consultant outside Russia sees only pseudonymised cases (152-FZ, domain.md §3)."""
+    facility = user.facility
+    return facility is not None and facility.country != settings.FARCARE_HOME_COUNTRY
+
+
 def _consultant_patients(user: User) -> QuerySet[Patient]:
-    # Consultations arrive with the teleconsultation module; until a consultation is assigned to
-    # a consultant, they have no patients.
-    return Patient.objects.none()
+    # Only while a consultation about the patient is assigned to them, and never from abroad:
+    # there the case is shown pseudonymised and the record stays closed.
+    if is_abroad(user):
+        return Patient.objects.none()
+    return Patient.objects.filter(
+        consultations__assignments__consultant=user,
+        consultations__assignments__ended_at__isnull=True,
+    ).distinct()
 
 
 def _normal_scope(user: User) -> QuerySet[Patient] | None:
@@ -177,3 +191,62 @@ def may_see_aggregates(user: User | None) -> bool:
             Role.COORDINATOR,
         )
     )
+
+
+# --- Consultations -------------------------------------------------------------------------
+
+
+def consult_sides(user: User | None, consultation: Consultation) -> set[Side]:
+    """The sides of a consultation the user stands on; empty when it is none of theirs."""
+    if not _active(user):
+        return set()
+    assert user is not None
+    sides: set[Side] = set()
+    requesting = consultation.requesting_facility
+    if user.role == Role.CLINICIAN and (
+        consultation.requester_id == user.pk or user.facility_id == requesting.pk
+    ):
+        sides.add(Side.REQUESTER)
+    if user.role == Role.CONSULTANT:
+        assigned = consultation.assignments.filter(consultant=user, ended_at__isnull=True)
+        claimable = (
+            consultation.status == Status.REQUESTED
+            and user.facility_id == consultation.routed_facility_id
+            and _consults_in(user, consultation.specialty_id)
+        )
+        if assigned.exists() or claimable:
+            sides.add(Side.CONSULTANT)
+    if (
+        user.role == Role.COORDINATOR
+        and user.facility is not None
+        and user.facility.region == requesting.region
+    ):
+        sides.add(Side.COORDINATOR)
+    return sides
+
+
+def _consults_in(user: User, specialty_id: int) -> bool:
+    if user.facility_id is None:
+        return False
+    return PractitionerRole.objects.filter(
+        practitioner__user=user,
+        facility_id=user.facility_id,
+        kind=PractitionerRoleKind.CONSULTANT,
+        practitioner__specialties=specialty_id,
+    ).exists()
+
+
+@dataclass(frozen=True)
+class ConsultView:
+    allowed: bool
+    pseudonymised: bool = False
+    sides: frozenset[Side] = frozenset()
+
+
+def decide_consult(user: User | None, consultation: Consultation) -> ConsultView:
+    """May the user open the case, and must its patient be pseudonymised for them?"""
+    sides = consult_sides(user, consultation)
+    if not sides:
+        return ConsultView(False)
+    assert user is not None
+    return ConsultView(True, pseudonymised=is_abroad(user), sides=frozenset(sides))

@@ -9,6 +9,7 @@ from django.db.models import Count, Sum
 from farcare.access.models import BreakGlassGrant
 from farcare.access.policy import may_register_patients
 from farcare.accounts.models import Role, User
+from farcare.consults import selectors as consult_selectors
 from farcare.network.models import Facility, FacilityKind, Practitioner
 from farcare.network.selectors import referral_chain
 from farcare.patients.models import Patient
@@ -72,6 +73,13 @@ def home_context(user: User) -> dict[str, Any]:
             .prefetch_related("specialties", "roles__hours", "roles__facility")
             .first()
         )
+    if user.role == Role.CLINICIAN:
+        context["unacknowledged"] = consult_selectors.unacknowledged(user)[:20]
+    if user.role == Role.CONSULTANT:
+        context["queue"] = [
+            (c, consult_selectors.remaining_text(c), consult_selectors.deadline_risk(c))
+            for c in consult_selectors.consultant_queue(user)[:20]
+        ]
     if user.role == Role.PATIENT:
         context["record"] = Patient.objects.filter(user=user).first()
     if user.role in (Role.ANALYST, Role.ADMINISTRATOR):

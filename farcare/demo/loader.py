@@ -689,6 +689,9 @@ def load_demo() -> list[tuple[str, str, str]]:
     for username, role, given, family in OTHER_ACCOUNTS:
         _account(username, role, None, given, family)
     _patients()
+    from .consultations import load_consultations
+
+    load_consultations()
     accounts = []
     for username in [p.username for p in PEOPLE[:6]] + ["patient", "analyst", "admin"]:
         user = User.objects.select_related("facility").get(username=username)

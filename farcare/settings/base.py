@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
+    "channels",
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -140,6 +141,37 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 FARCARE_LOCKOUT_ATTEMPTS = env_int("FARCARE_LOCKOUT_ATTEMPTS", 5)
 FARCARE_LOCKOUT_MINUTES = env_int("FARCARE_LOCKOUT_MINUTES", 15)
 FARCARE_BREAK_GLASS_MINUTES = env_int("FARCARE_BREAK_GLASS_MINUTES", 60)
+# Patients' identities stay in this country's database; consultants elsewhere see pseudonyms.
+FARCARE_HOME_COUNTRY = os.environ.get("FARCARE_HOME_COUNTRY", "RU")
+FARCARE_ATTACHMENT_MAX_MB = env_int("FARCARE_ATTACHMENT_MAX_MB", 25)
+# The signer of conclusions: Ed25519 keys per consultant by default; a deployment in Russia
+# plugs in a certified GOST provider here (farcare/signatures/signers.py).
+FARCARE_SIGNER = os.environ.get("FARCARE_SIGNER", "farcare.signatures.signers.Ed25519Signer")
+
+# Notifications: e-mail over SMTP, SMS through an HTTP gateway, both from an outbox with retries.
+FARCARE_SITE_URL = os.environ.get("FARCARE_SITE_URL", "")
+FARCARE_SMS_GATEWAY_URL = os.environ.get("FARCARE_SMS_GATEWAY_URL", "")
+FARCARE_SMS_GATEWAY_TOKEN = os.environ.get("FARCARE_SMS_GATEWAY_TOKEN", "")
+FARCARE_SMS_TIMEOUT_SECONDS = env_int("FARCARE_SMS_TIMEOUT_SECONDS", 10)
+FARCARE_NOTIFICATION_MAX_ATTEMPTS = env_int("FARCARE_NOTIFICATION_MAX_ATTEMPTS", 12)
+EMAIL_HOST = os.environ.get("FARCARE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("FARCARE_EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("FARCARE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("FARCARE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("FARCARE_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("FARCARE_EMAIL_TIMEOUT_SECONDS", 30)
+DEFAULT_FROM_EMAIL = os.environ.get("FARCARE_EMAIL_FROM", "FarCare <farcare@localhost>")
+
+# Live worklists: in-memory channel layer in one process; Redis for several.
+if os.environ.get("FARCARE_REDIS_URL"):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [os.environ["FARCARE_REDIS_URL"]]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 FARCARE_REQUIRE_OTP = env_bool("FARCARE_REQUIRE_OTP", False)
 FARCARE_ADMIN_URL = os.environ.get("FARCARE_ADMIN_URL", "admin/")
 

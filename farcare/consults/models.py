@@ -1,0 +1,400 @@
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ConsultForm(models.TextChoices):
+    """The form of a consultation decides its answer deadline (domain.md §2)."""
+
+    EMERGENCY = "emergency", _("emergency")
+    URGENT = "urgent", _("urgent")
+    PLANNED = "planned", _("planned")
+
+
+# FHIR ServiceRequest.priority for each form.
+FHIR_PRIORITY = {
+    ConsultForm.EMERGENCY: "stat",
+    ConsultForm.URGENT: "urgent",
+    ConsultForm.PLANNED: "routine",
+}
+DEFAULT_DEADLINE_MINUTES = {
+    ConsultForm.EMERGENCY: 2 * 60,
+    ConsultForm.URGENT: 24 * 60,
+    ConsultForm.PLANNED: 7 * 24 * 60,
+}
+
+
+class ConsultMode(models.TextChoices):
+    DEFERRED = "deferred", _("deferred (store and forward)")
+    REALTIME = "realtime", _("real time")
+    CONSILIUM = "consilium", _("consilium of several consultants")
+
+
+class Status(models.TextChoices):
+    """FHIR Task.status (domain.md §6)."""
+
+    DRAFT = "draft", _("draft")
+    REQUESTED = "requested", _("requested")
+    ACCEPTED = "accepted", _("accepted")
+    REJECTED = "rejected", _("rejected")
+    IN_PROGRESS = "in-progress", _("in progress")
+    ON_HOLD = "on-hold", _("on hold")
+    COMPLETED = "completed", _("completed")
+    CANCELLED = "cancelled", _("cancelled")
+    FAILED = "failed", _("failed")
+    ENTERED_IN_ERROR = "entered-in-error", _("entered in error")
+
+
+OPEN_STATUSES = (Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD)
+# Statuses in which the deadline still runs against the consulting side.
+AWAITING_ANSWER = (Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS)
+
+
+class DeadlinePolicy(models.Model):
+    """Minutes from receipt to answer, per form; an administrator edits them."""
+
+    form = models.CharField(_("form"), max_length=10, choices=ConsultForm.choices, unique=True)
+    minutes = models.PositiveIntegerField(_("answer within, minutes"))
+
+    class Meta:
+        verbose_name = _("deadline")
+        verbose_name_plural = _("deadlines")
+
+    def __str__(self) -> str:
+        return f"{self.get_form_display()}: {self.minutes} min"
+
+    @classmethod
+    def duration(cls, form: str) -> timedelta:
+        row = cls.objects.filter(form=form).first()
+        minutes = row.minutes if row else DEFAULT_DEADLINE_MINUTES[ConsultForm(form)]
+        return timedelta(minutes=minutes)
+
+
+class RoutingRule(models.Model):
+    """Which facility consults requests of a region in a specialty; lower rank first, the rest
+    are backups, tried in order when a request is declined or breaches its deadline."""
+
+    region = models.CharField(_("region"), max_length=80)
+    specialty = models.ForeignKey(
+        "network.Specialty", on_delete=models.CASCADE, verbose_name=_("specialty")
+    )
+    facility = models.ForeignKey(
+        "network.Facility",
+        on_delete=models.CASCADE,
+        verbose_name=_("consulting facility"),
+        related_name="routing_rules",
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"), default=1)
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing table")
+        ordering = ["region", "specialty", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "specialty", "facility"], name="routing_unique_rule"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} / {self.specialty}: {self.rank}. {self.facility}"
+
+
+class OnCallShift(models.Model):
+    """An on-call period outside working hours, in absolute time."""
+
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="on_call_shifts"
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("on-call shift")
+        verbose_name_plural = _("on-call rota")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(starts_at__lt=models.F("ends_at")), name="shift_order"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consultant}: {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M} UTC"
+
+
+class Consultation(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Chosen by the requesting client when the form is first shown: a retried or doubled
+    # submission carries the same token and finds the consultation it already made.
+    client_token = models.UUIDField(unique=True)
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="consultations"
+    )
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_consultations"
+    )
+    requesting_facility = models.ForeignKey(
+        "network.Facility", on_delete=models.PROTECT, related_name="requested_consultations"
+    )
+    specialty = models.ForeignKey(
+        "network.Specialty", on_delete=models.PROTECT, verbose_name=_("specialty")
+    )
+    form = models.CharField(_("form"), max_length=10, choices=ConsultForm.choices)
+    mode = models.CharField(
+        _("mode"), max_length=10, choices=ConsultMode.choices, default=ConsultMode.DEFERRED
+    )
+    language = models.CharField(_("language of the request"), max_length=2, default="ru")
+    question = models.TextField(_("question"))
+    summary = models.TextField(_("clinical summary"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    business_status = models.CharField(max_length=40, blank=True)
+    news2_total = models.PositiveSmallIntegerField(null=True, blank=True)
+    news2_band = models.CharField(max_length=12, blank=True)
+    suggested_form = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    half_alert_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    routed_facility = models.ForeignKey(
+        "network.Facility",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="routed_consultations",
+    )
+    routing_rank = models.PositiveSmallIntegerField(default=0)
+    # Bumped by every change: a form shows the version it was drawn from, and a submission from
+    # a stale page is refused instead of overwriting what someone else did meanwhile.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("consultation")
+        verbose_name_plural = _("consultations")
+        ordering = ["deadline_at"]
+        indexes = [models.Index(fields=["status", "deadline_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_form_display()} {self.specialty} ({self.uuid})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def fhir_priority(self) -> str:
+        return FHIR_PRIORITY[ConsultForm(self.form)]
+
+
+class AssignmentRole(models.TextChoices):
+    PRIMARY = "primary", _("consultant")
+    MEMBER = "member", _("consilium member")
+
+
+class Assignment(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="assignments"
+    )
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="consult_assignments"
+    )
+    facility = models.ForeignKey("network.Facility", on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=8, choices=AssignmentRole.choices)
+    assigned_at = models.DateTimeField(auto_now_add=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "consultant"],
+                condition=models.Q(ended_at__isnull=True),
+                name="assignment_one_active_per_consultant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consultant} on {self.consultation_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None
+
+
+class VitalObservation(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="vitals")
+    key = models.CharField(max_length=32)
+    loinc = models.CharField(max_length=16)
+    value = models.CharField(max_length=16)
+    unit = models.CharField(max_length=16, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["consultation", "key"], name="vital_once_per_request")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}{self.unit}"
+
+
+class Transition(models.Model):
+    """The case's timeline: every change of state, and every escalation."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="transitions"
+    )
+    from_status = models.CharField(max_length=20, choices=Status.choices)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    event = models.CharField(max_length=40)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status}→{self.to_status} ({self.event})"
+
+
+class Message(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="messages"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    body = models.TextField(_("message"))
+    asks_requester = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.author}: {self.body[:40]}"
+
+
+class EvacuationAdvice(models.TextChoices):
+    NONE = "none", _("no transfer needed")
+    PLANNED_TRANSFER = "planned_transfer", _("planned transfer")
+    URGENT_AIR = "urgent_air", _("urgent evacuation by air")
+
+
+class Conclusion(models.Model):
+    """A signed medical conclusion. An amendment is a new version; earlier ones stay."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.PROTECT, related_name="conclusions"
+    )
+    version = models.PositiveSmallIntegerField(default=1)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    findings = models.TextField(_("findings"))
+    diagnoses = models.JSONField(_("diagnoses (ICD-10)"), default=list)
+    recommendations = models.TextField(_("recommendations"))
+    evacuation = models.CharField(
+        _("transfer or evacuation"), max_length=20, choices=EvacuationAdvice.choices
+    )
+    evacuation_destination = models.ForeignKey(
+        "network.Facility",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("destination"),
+    )
+    follow_up = models.TextField(_("follow-up"), blank=True)
+    signed_at = models.DateTimeField()
+    signature = models.OneToOneField(
+        "signatures.Signature", on_delete=models.PROTECT, related_name="conclusion"
+    )
+
+    class Meta:
+        ordering = ["consultation", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "version"], name="conclusion_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"conclusion v{self.version} of {self.consultation_id}"
+
+
+class OutcomeAction(models.TextChoices):
+    TREATED_LOCALLY = "treated_locally", _("treated locally")
+    TRANSFERRED = "transferred", _("transferred")
+    EVACUATED = "evacuated", _("evacuated")
+
+
+class Helped(models.TextChoices):
+    YES = "yes", _("yes")
+    PARTLY = "partly", _("partly")
+    NO = "no", _("no")
+    UNKNOWN = "unknown", _("too early to say")
+
+
+class Acknowledgement(models.Model):
+    """The requester closes the loop: read the conclusion, say what was done and whether it
+    helped."""
+
+    consultation = models.OneToOneField(
+        Consultation, on_delete=models.CASCADE, related_name="acknowledgement"
+    )
+    conclusion = models.ForeignKey(Conclusion, on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    at = models.DateTimeField()
+    action = models.CharField(_("what was done"), max_length=20, choices=OutcomeAction.choices)
+    helped = models.CharField(_("did it help"), max_length=8, choices=Helped.choices)
+    note = models.TextField(_("note"), blank=True)
+
+    def __str__(self) -> str:
+        return f"ack {self.consultation_id}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # Stored under the consultation's UUID with a random name: the original file name (which
+    # may carry a patient's name) stays in the database only.
+    return f"consultations/{instance.consultation.uuid}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -1,0 +1,179 @@
+"""Reads of consultations for pages: worklists and the case view. Worklists fetch a page of
+rows in a fixed number of queries, however many consultations exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from farcare.access.policy import ConsultView, decide_consult
+from farcare.accounts.models import Role, User
+from farcare.network.models import PractitionerRole, PractitionerRoleKind
+
+from .models import (
+    OPEN_STATUSES,
+    Assignment,
+    Consultation,
+    Status,
+)
+
+WORKLIST_LIMIT = 200
+
+
+def _base() -> QuerySet[Consultation]:
+    return Consultation.objects.select_related(
+        "patient", "specialty", "requesting_facility", "routed_facility", "requester"
+    )
+
+
+def consultant_queue(user: User) -> QuerySet[Consultation]:
+    """Requests assigned to the consultant, and requests at their facility in their specialties
+    that nobody has accepted yet; nearest deadline first."""
+    mine = Assignment.objects.filter(
+        consultation=OuterRef("pk"), consultant=user, ended_at__isnull=True
+    )
+    specialties = PractitionerRole.objects.filter(
+        practitioner__user=user, kind=PractitionerRoleKind.CONSULTANT
+    ).values("practitioner__specialties")
+    claimable = Q(
+        status=Status.REQUESTED,
+        routed_facility_id=user.facility_id,
+        specialty__in=specialties,
+    )
+    return (
+        _base()
+        .annotate(assigned_to_me=Exists(mine))
+        .filter(Q(assigned_to_me=True) | claimable, status__in=OPEN_STATUSES)
+        .order_by("deadline_at")[:WORKLIST_LIMIT]
+    )
+
+
+def requester_list(user: User) -> QuerySet[Consultation]:
+    """The requests of the clinician's facility, open ones first, nearest deadline first."""
+    return (
+        _base()
+        .filter(requesting_facility_id=user.facility_id)
+        .exclude(status=Status.ENTERED_IN_ERROR)
+        .order_by("-updated_at")[:WORKLIST_LIMIT]
+    )
+
+
+def unacknowledged(user: User) -> QuerySet[Consultation]:
+    """Signed conclusions the requester has not yet acknowledged: they stay on the home page."""
+    return (
+        _base()
+        .filter(
+            requesting_facility_id=user.facility_id,
+            status=Status.COMPLETED,
+            acknowledgement__isnull=True,
+        )
+        .order_by("-updated_at")[:WORKLIST_LIMIT]
+    )
+
+
+def coordinator_board(user: User) -> QuerySet[Consultation]:
+    """Every open request of the coordinator's region, nearest deadline first."""
+    region = user.facility.region if user.facility else ""
+    return (
+        _base()
+        .filter(requesting_facility__region=region, status__in=OPEN_STATUSES)
+        .prefetch_related("assignments__consultant")
+        .order_by("deadline_at")[:WORKLIST_LIMIT]
+    )
+
+
+class Risk:
+    """Deadline risk colours on the board."""
+
+    BREACHED = "breached"
+    HIGH = "high"  # less than a quarter of the time left, or nobody accepted after half
+    WATCH = "watch"  # less than half left
+    OK = "ok"
+    PAUSED = "paused"
+
+
+def deadline_risk(consultation: Consultation, now: datetime | None = None) -> str:
+    if consultation.deadline_at is None or consultation.received_at is None:
+        return Risk.OK
+    if consultation.paused_at is not None:
+        return Risk.PAUSED
+    now = now or timezone.now()
+    total = (consultation.deadline_at - consultation.received_at).total_seconds() or 1
+    left = (consultation.deadline_at - now).total_seconds()
+    if left <= 0:
+        return Risk.BREACHED
+    if left < total / 4 or (consultation.status == Status.REQUESTED and left < total / 2):
+        return Risk.HIGH
+    if left < total / 2:
+        return Risk.WATCH
+    return Risk.OK
+
+
+def remaining_text(consultation: Consultation, now: datetime | None = None) -> str:
+    """'1 h 12 min left', 'late by 20 min', or '' when no clock runs."""
+    if consultation.deadline_at is None or not consultation.is_open:
+        return ""
+    moment = consultation.paused_at or now or timezone.now()
+    seconds = int((consultation.deadline_at - moment).total_seconds())
+    minutes = abs(seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(_("%(n)d d") % {"n": days})
+    if hours:
+        parts.append(_("%(n)d h") % {"n": hours})
+    if not days:
+        parts.append(_("%(n)d min") % {"n": minutes})
+    span = " ".join(parts)
+    if consultation.paused_at is not None:
+        return _("%(span)s left (paused)") % {"span": span}
+    if seconds < 0:
+        return _("late by %(span)s") % {"span": span}
+    return _("%(span)s left") % {"span": span}
+
+
+@dataclass(frozen=True)
+class CasePatient:
+    """How the patient appears on a case page: in full, or pseudonymised for a reader abroad."""
+
+    pseudonymised: bool
+    label: str
+    age: int
+    sex: str
+    uuid: str | None
+
+
+def case_patient(consultation: Consultation, view: ConsultView, today: date) -> CasePatient:
+    patient = consultation.patient
+    if view.pseudonymised:
+        return CasePatient(
+            True,
+            _("Case %(code)s") % {"code": consultation.uuid.hex[:8].upper()},
+            patient.age_on(today),
+            patient.get_sex_display(),
+            None,
+        )
+    return CasePatient(
+        False,
+        patient.full_name,
+        patient.age_on(today),
+        patient.get_sex_display(),
+        str(patient.uuid),
+    )
+
+
+def may_open(user: User, consultation: Consultation) -> ConsultView:
+    return decide_consult(user, consultation)
+
+
+def worklist_for(user: User) -> tuple[str, QuerySet[Consultation]]:
+    if user.role == Role.CONSULTANT:
+        return "queue", consultant_queue(user)
+    if user.role == Role.COORDINATOR:
+        return "board", coordinator_board(user)
+    return "requests", requester_list(user)

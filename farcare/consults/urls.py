@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views
+
+app_name = "consults"
+urlpatterns = [
+    path("", views.worklist, name="worklist"),
+    path("new/<uuid:patient_uuid>/", views.new_request, name="new"),
+    path("news2/", views.news2_preview, name="news2"),
+    path("<uuid:consultation_uuid>/", views.detail, name="detail"),
+    path("<uuid:consultation_uuid>/accept/", views.accept, name="accept"),
+    path("<uuid:consultation_uuid>/decline/", views.decline, name="decline"),
+    path("<uuid:consultation_uuid>/move/<str:target>/", views.move, name="move"),
+    path("<uuid:consultation_uuid>/message/", views.message, name="message"),
+    path("<uuid:consultation_uuid>/conclusion/", views.conclude, name="conclude"),
+    path(
+        "<uuid:consultation_uuid>/conclusion/<int:version>/",
+        views.conclusion_print,
+        name="conclusion_print",
+    ),
+    path("<uuid:consultation_uuid>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("<uuid:consultation_uuid>/reassign/", views.reassign, name="reassign"),
+    path("attachments/<uuid:attachment_uuid>/", views.attachment, name="attachment"),
+]

@@ -1,0 +1,447 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import BaseForm
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from farcare.access.policy import Action, decide_consult
+from farcare.access.services import authorise
+from farcare.accounts.models import Role, User
+from farcare.audit.models import AuditAction
+from farcare.audit.services import Accessor, audit_record
+from farcare.clinical import icd10
+from farcare.clinical.news2 import news2_score
+from farcare.clinical.vitals import parse_vitals
+from farcare.patients.models import Patient
+from farcare.signatures.services import verify_document
+
+from . import selectors, services
+from .forms import (
+    VITAL_FIELD_ORDER,
+    AcknowledgeForm,
+    ConclusionForm,
+    MessageForm,
+    ReasonForm,
+    ReassignForm,
+    RequestForm,
+)
+from .models import Attachment, Consultation, Status
+from .workflow import allowed_moves
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _errors_to_form(form: BaseForm, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            for item in errors:
+                form.add_error(name if name in form.fields else None, item)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+@login_required
+def worklist(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    kind, consultations = selectors.worklist_for(user)
+    rows: list[dict[str, Any]] = [
+        {
+            "c": consultation,
+            "risk": selectors.deadline_risk(consultation),
+            "left": selectors.remaining_text(consultation),
+        }
+        for consultation in consultations
+    ]
+    audit_record(
+        accessor=Accessor.from_request(request),
+        action=AuditAction.SEARCH,
+        details={"worklist": kind, "shown": [str(row["c"].uuid) for row in rows][:200]},
+    )
+    template = (
+        "consults/_worklist.html" if request.headers.get("HX-Request") else "consults/worklist.html"
+    )
+    return render(request, template, {"kind": kind, "rows": rows})
+
+
+@login_required
+def new_request(request: HttpRequest, patient_uuid: str) -> HttpResponse:
+    patient = get_object_or_404(Patient, uuid=patient_uuid)
+    user = _user(request)
+    if user.role != Role.CLINICIAN:
+        raise PermissionDenied(_("Only a requesting clinician asks for a consultation."))
+    accessor = Accessor.from_request(request)
+    authorise(accessor=accessor, patient=patient, action=Action.UPDATE)
+    language = (get_language() or "ru")[:2]
+    form = RequestForm(request.POST or None, request.FILES or None, language=language)
+    if request.method == "POST" and form.is_valid():
+        data = services.RequestData(
+            specialty=form.cleaned_data["specialty"],
+            form=form.cleaned_data["form"],
+            mode=form.cleaned_data["mode"],
+            language=form.cleaned_data["language"],
+            question=form.cleaned_data["question"],
+            summary=form.cleaned_data["summary"],
+            vitals=form.vitals,
+            consilium_size=form.cleaned_data.get("consilium_size") or 2,
+            files=form.cleaned_data.get("attachments") or [],
+        )
+        token = form.cleaned_data["client_token"]
+        try:
+            if "save_draft" in request.POST:
+                consultation = services.consult_save_draft(
+                    accessor=accessor, patient=patient, client_token=token, data=data
+                )
+                messages.success(request, _("The draft is saved."))
+            else:
+                consultation = services.consult_submit(
+                    accessor=accessor, patient=patient, client_token=token, data=data
+                )
+                messages.success(request, _("The request is sent."))
+        except ValidationError as error:
+            _errors_to_form(form, error)
+        else:
+            return redirect("consults:detail", consultation_uuid=consultation.uuid)
+    return render(
+        request,
+        "consults/new.html",
+        {"form": form, "patient": patient, "news2": _news2_preview(form)},
+    )
+
+
+def _news2_preview(form: RequestForm) -> Any:
+    if not form.is_bound or not form.vitals:
+        return None
+    try:
+        return news2_score(form.vitals)
+    except ValueError:
+        return None
+
+
+@login_required
+@require_POST
+def news2_preview(request: HttpRequest) -> HttpResponse:
+    """The NEWS2 box of the request form, recomputed as the vitals are typed (HTMX)."""
+    raw = {key: request.POST.get(f"vital_{key}", "") for key in VITAL_FIELD_ORDER}
+    if raw.get("on_oxygen") in ("air", "oxygen"):
+        raw["on_oxygen"] = "true" if raw["on_oxygen"] == "oxygen" else "false"
+    values, errors = parse_vitals(raw, get_language() or "ru")
+    result = news2_score(values) if values else None
+    return render(request, "consults/_news2.html", {"news2": result, "vital_errors": errors})
+
+
+def _case(request: HttpRequest, consultation_uuid: str) -> tuple[Consultation, Any]:
+    consultation = get_object_or_404(
+        Consultation.objects.select_related(
+            "patient", "specialty", "requesting_facility", "routed_facility", "requester"
+        ),
+        uuid=consultation_uuid,
+    )
+    view = decide_consult(_user(request), consultation)
+    accessor = Accessor.from_request(request)
+    if not view.allowed:
+        # Not a side of this case; staff who reach the patient's record may still read it.
+        # Otherwise a 403, audited like any refused record.
+        authorise(
+            accessor=accessor,
+            patient=consultation.patient,
+            action=Action.VIEW,
+            record=consultation,
+        )
+        return consultation, view
+    audit_record(
+        accessor=accessor,
+        action=AuditAction.VIEW,
+        patient_uuid=consultation.patient.uuid,
+        record=consultation,
+        details={"pseudonymised": True} if view.pseudonymised else None,
+    )
+    return consultation, view
+
+
+@login_required
+def detail(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
+    consultation, view = _case(request, consultation_uuid)
+    return render(request, "consults/detail.html", _detail_context(request, consultation, view))
+
+
+def _detail_context(
+    request: HttpRequest, consultation: Consultation, view: Any, **forms: Any
+) -> dict[str, Any]:
+    conclusions = list(
+        consultation.conclusions.select_related(
+            "author", "signature", "evacuation_destination"
+        ).order_by("-version")
+    )
+    language = (get_language() or "ru")[:2]
+    checked = []
+    for conclusion in conclusions:
+        result = verify_document(
+            signature=conclusion.signature,
+            document=services.conclusion_document(conclusion),
+        )
+        labels = [
+            (entry["code"], icd10.label(entry["code"], language)) for entry in conclusion.diagnoses
+        ]
+        checked.append({"conclusion": conclusion, "verification": result, "labels": labels})
+    sides = set(view.sides)
+    version = consultation.version
+    return {
+        "c": consultation,
+        "view": view,
+        "patient": selectors.case_patient(consultation, view, timezone.localdate()),
+        "sides": sides,
+        "moves": allowed_moves(consultation, sides),
+        "risk": selectors.deadline_risk(consultation),
+        "left": selectors.remaining_text(consultation),
+        "vitals": consultation.vitals.all(),
+        "attachments": consultation.attachments.select_related("uploaded_by"),
+        "timeline": consultation.transitions.select_related("actor"),
+        "thread": consultation.messages.select_related("author").prefetch_related("attachments"),
+        "team": consultation.assignments.filter(ended_at__isnull=True).select_related(
+            "consultant", "facility"
+        ),
+        "conclusions": checked,
+        "acknowledgement": getattr(consultation, "acknowledgement", None),
+        "message_form": forms.get("message_form") or MessageForm(initial={"version": version}),
+        "reason_form": forms.get("reason_form") or ReasonForm(initial={"version": version}),
+        "conclusion_form": forms.get("conclusion_form")
+        or ConclusionForm(initial={"version": version}),
+        "ack_form": forms.get("ack_form") or AcknowledgeForm(),
+        "reassign_form": forms.get("reassign_form") or ReassignForm(),
+    }
+
+
+def _act(
+    request: HttpRequest,
+    consultation_uuid: str,
+    form_class: type[BaseForm] | None,
+    form_key: str,
+    action: Any,
+    done: str,
+) -> HttpResponse:
+    """Run one action on a case; on a refusal show the case again with the message and what
+    was typed."""
+    consultation, view = _case(request, consultation_uuid)
+    form = form_class(request.POST, request.FILES) if form_class else None
+    if form is None or form.is_valid():
+        try:
+            action(consultation, form.cleaned_data if form else {}, form)
+        except ValidationError as error:
+            if form is not None:
+                _errors_to_form(form, error)
+            else:
+                messages.error(request, " ".join(error.messages))
+                return redirect("consults:detail", consultation_uuid=consultation.uuid)
+        else:
+            messages.success(request, done)
+            return redirect("consults:detail", consultation_uuid=consultation.uuid)
+    consultation.refresh_from_db()
+    context = _detail_context(request, consultation, view, **{form_key: form})
+    return render(request, "consults/detail.html", context, status=422)
+
+
+def _version(data: dict[str, Any]) -> int | None:
+    value = data.get("version")
+    return int(value) if value else None
+
+
+@login_required
+@require_POST
+def accept(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
+    accessor = Accessor.from_request(request)
+    return _act(
+        request,
+        consultation_uuid,
+        None,
+        "",
+        lambda c, data, form: services.consult_accept(
+            accessor=accessor,
+            consultation=c,
+            expected_version=int(request.POST["version"]) if request.POST.get("version") else None,
+        ),
+        _("You accepted the request."),
+    )
+
+
+@login_required
+@require_POST
+def decline(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
+    accessor = Accessor.from_request(request)
+    return _act(
+        request,
+        consultation_uuid,
+        ReasonForm,
+        "reason_form",
+        lambda c, data, form: services.consult_decline(
+            accessor=accessor, consultation=c, reason=data["reason"]
+        ),
+        _("You declined; the request moved on."),
+    )
+
+
+@login_required
+@require_POST
+def move(request: HttpRequest, consultation_uuid: str, target: str) -> HttpResponse:
+    """Start, reject, cancel, fail, discard: a move the state machine allows this side."""
+    accessor = Accessor.from_request(request)
+    if target not in Status.values:
+        raise PermissionDenied(_("No such step."))
+
+    def run(c: Consultation, data: dict[str, Any], form: Any) -> Any:
+        if target == Status.CANCELLED:
+            return services.consult_cancel(
+                accessor=accessor, consultation=c, reason=data.get("reason", "")
+            )
+        return services.consult_transition(
+            accessor=accessor,
+            consultation=c,
+            target=Status(target),
+            note=data.get("reason", ""),
+            expected_version=_version(data),
+        )
+
+    return _act(request, consultation_uuid, ReasonForm, "reason_form", run, _("Done."))
+
+
+@login_required
+@require_POST
+def message(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
+    accessor = Accessor.from_request(request)
+    return _act(
+        request,
+        consultation_uuid,
+        MessageForm,
+        "message_form",
+        lambda c, data, form: services.message_post(
+            accessor=accessor,
+            consultation=c,
+            body=data["body"],
+            ask_requester=data.get("ask_requester", False),
+            expected_version=_version(data),
+            files=data.get("attachments") or [],
+        ),
+        _("The message is sent."),
+    )
+
+
+@login_required
+@require_POST
+def conclude(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
+    accessor = Accessor.from_request(request)
+    return _act(
+        request,
+        consultation_uuid,
+        ConclusionForm,
+        "conclusion_form",
+        lambda c, data, form: services.conclusion_sign(
+            accessor=accessor,
+            consultation=c,
+            data=services.ConclusionData(
+                findings=data["findings"],
+                diagnoses=form.diagnosis_codes(),
+                recommendations=data["recommendations"],
+                evacuation=data["evacuation"],
+                evacuation_destination=data.get("evacuation_destination"),
+                follow_up=data.get("follow_up", ""),
+            ),
+            expected_version=_version(data),
+        ),
+        _("The conclusion is signed."),
+    )
+
+
+@login_required
+@require_POST
+def acknowledge(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
+    accessor = Accessor.from_request(request)
+    return _act(
+        request,
+        consultation_uuid,
+        AcknowledgeForm,
+        "ack_form",
+        lambda c, data, form: services.consult_acknowledge(
+            accessor=accessor,
+            consultation=c,
+            action=data["action"],
+            helped=data["helped"],
+            note=data.get("note", ""),
+        ),
+        _("Thank you: the outcome is recorded."),
+    )
+
+
+@login_required
+@require_POST
+def reassign(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
+    accessor = Accessor.from_request(request)
+
+    def run(c: Consultation, data: dict[str, Any], form: Any) -> Any:
+        consultant = User.objects.filter(
+            username=data["consultant"], role=Role.CONSULTANT, is_active=True
+        ).first()
+        if consultant is None:
+            raise ValidationError({"consultant": _("No active consultant has that username.")})
+        return services.consult_reassign(
+            accessor=accessor, consultation=c, consultant=consultant, reason=data.get("reason", "")
+        )
+
+    return _act(request, consultation_uuid, ReassignForm, "reassign_form", run, _("Reassigned."))
+
+
+@login_required
+def conclusion_print(request: HttpRequest, consultation_uuid: str, version: int) -> HttpResponse:
+    """The conclusion as a printable document, in the requester's language."""
+    consultation, view = _case(request, consultation_uuid)
+    conclusion = get_object_or_404(consultation.conclusions, version=version)
+    result = verify_document(
+        signature=conclusion.signature, document=services.conclusion_document(conclusion)
+    )
+    from django.utils import translation
+
+    language = consultation.requester.language or consultation.language or "ru"
+    with translation.override(language):
+        labels = [(e["code"], icd10.label(e["code"], language)) for e in conclusion.diagnoses]
+        return render(
+            request,
+            "consults/conclusion_print.html",
+            {
+                "c": consultation,
+                "conclusion": conclusion,
+                "verification": result,
+                "labels": labels,
+                "patient": selectors.case_patient(consultation, view, timezone.localdate()),
+                "print_language": language,
+            },
+        )
+
+
+@login_required
+def attachment(request: HttpRequest, attachment_uuid: str) -> FileResponse:
+    item = get_object_or_404(
+        Attachment.objects.select_related("consultation__patient"), uuid=attachment_uuid
+    )
+    _case(request, str(item.consultation.uuid))
+    audit_record(
+        accessor=Accessor.from_request(request),
+        action=AuditAction.EXPORT,
+        patient_uuid=item.consultation.patient.uuid,
+        record=item,
+    )
+    return FileResponse(
+        item.file.open("rb"),
+        content_type=item.content_type,
+        as_attachment=item.content_type not in ("image/jpeg", "image/png", "image/webp"),
+        filename=item.original_name,
+    )
