@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -34,7 +34,8 @@ from .forms import (
     ReassignForm,
     RequestForm,
 )
-from .models import Attachment, Consultation, Status
+from .models import Attachment, Consultation, ConsultForm, Status
+from .pdf import conclusion_pdf
 from .workflow import allowed_moves
 
 
@@ -116,17 +117,23 @@ def new_request(request: HttpRequest, patient_uuid: str) -> HttpResponse:
     return render(
         request,
         "consults/new.html",
-        {"form": form, "patient": patient, "news2": _news2_preview(form)},
+        {"form": form, "patient": patient, **_news2_context(form.vitals if form.is_bound else {})},
     )
 
 
-def _news2_preview(form: RequestForm) -> Any:
-    if not form.is_bound or not form.vitals:
-        return None
-    try:
-        return news2_score(form.vitals)
-    except ValueError:
-        return None
+def _news2_context(vitals: dict[str, Any], errors: dict[str, str] | None = None) -> dict[str, Any]:
+    """The NEWS2 box: the score of what was typed, and the form it suggests, in words."""
+    result = None
+    if vitals:
+        try:
+            result = news2_score(vitals)
+        except ValueError:
+            result = None
+    return {
+        "news2": result,
+        "suggested": ConsultForm(str(result.suggested_form)).label if result else "",
+        "vital_errors": errors or {},
+    }
 
 
 @login_required
@@ -137,8 +144,7 @@ def news2_preview(request: HttpRequest) -> HttpResponse:
     if raw.get("on_oxygen") in ("air", "oxygen"):
         raw["on_oxygen"] = "true" if raw["on_oxygen"] == "oxygen" else "false"
     values, errors = parse_vitals(raw, get_language() or "ru")
-    result = news2_score(values) if values else None
-    return render(request, "consults/_news2.html", {"news2": result, "vital_errors": errors})
+    return render(request, "consults/_news2.html", _news2_context(values, errors))
 
 
 def _case(request: HttpRequest, consultation_uuid: str) -> tuple[Consultation, Any]:
@@ -402,17 +408,38 @@ def reassign(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
 
 @login_required
 def conclusion_print(request: HttpRequest, consultation_uuid: str, version: int) -> HttpResponse:
-    """The conclusion as a printable document, in the requester's language."""
+    """The conclusion as a printable document (HTML, or PDF with ?format=pdf), in the
+    requester's language."""
     consultation, view = _case(request, consultation_uuid)
     conclusion = get_object_or_404(consultation.conclusions, version=version)
     result = verify_document(
         signature=conclusion.signature, document=services.conclusion_document(conclusion)
     )
-    from django.utils import translation
-
     language = consultation.requester.language or consultation.language or "ru"
     with translation.override(language):
         labels = [(e["code"], icd10.label(e["code"], language)) for e in conclusion.diagnoses]
+        patient = selectors.case_patient(consultation, view, timezone.localdate())
+        if request.GET.get("format") == "pdf":
+            audit_record(
+                accessor=Accessor.from_request(request),
+                action=AuditAction.EXPORT,
+                patient_uuid=consultation.patient.uuid,
+                record=conclusion,
+                details={"format": "pdf"},
+            )
+            document = conclusion_pdf(
+                consultation=consultation,
+                conclusion=conclusion,
+                patient_label=patient.label,
+                patient_line=_("%(sex)s, %(age)s years") % {"sex": patient.sex, "age": patient.age},
+                labels=labels,
+                signature_note=("✔ " if result.valid else "✘ ") + result.reason,
+            )
+            response = HttpResponse(document, content_type="application/pdf")
+            response["Content-Disposition"] = (
+                f'inline; filename="conclusion-{consultation.uuid.hex[:8]}-v{version}.pdf"'
+            )
+            return response
         return render(
             request,
             "consults/conclusion_print.html",
@@ -421,7 +448,7 @@ def conclusion_print(request: HttpRequest, consultation_uuid: str, version: int)
                 "conclusion": conclusion,
                 "verification": result,
                 "labels": labels,
-                "patient": selectors.case_patient(consultation, view, timezone.localdate()),
+                "patient": patient,
                 "print_language": language,
             },
         )

@@ -8,7 +8,8 @@ import pytest
 
 from farcare.clinical.vitals import VITALS, Acvpu, VitalKind, parse_vitals
 
-LOCALE = Path(__file__).resolve().parents[2] / "farcare" / "clinical" / "locale"
+# The clinical strings live in the one project catalogue (farcare/locale), not beside the app.
+LOCALE = Path(__file__).resolve().parents[2] / "farcare" / "locale"
 
 
 @pytest.mark.parametrize(

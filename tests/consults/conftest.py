@@ -59,6 +59,18 @@ class Scene:
     partner_cardiologist: User
     patient: Patient
 
+    def only_the_korean_partner_answers(self) -> None:
+        """The Russian cardiologists are away, and the patient agreed to a transfer abroad."""
+        for user in (self.hub_cardiologist, self.federal_cardiologist):
+            user.is_active = False
+            user.save()
+        Consent.objects.create(
+            patient=self.patient,
+            kind=ConsentKind.TRANSFER_ABROAD,
+            scope="pseudonymised case to partner hospitals in Korea",
+            recorded_by=self.feldsher,
+        )
+
     def accessor(self, user: User) -> Accessor:
         return Accessor(user, "127.0.0.1")
 

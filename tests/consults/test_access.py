@@ -4,7 +4,6 @@ the pseudonymised case."""
 from farcare.access.policy import Action, decide, decide_consult
 from farcare.audit.services import Accessor
 from farcare.consults.services import consult_decline
-from farcare.patients.models import Consent, ConsentKind
 
 
 def test_the_assigned_consultant_sees_the_patient_until_released(scene):
@@ -20,15 +19,7 @@ def test_the_assigned_consultant_sees_the_patient_until_released(scene):
 
 
 def test_a_consultant_abroad_sees_only_the_pseudonymised_case(scene):
-    for user in (scene.hub_cardiologist, scene.federal_cardiologist):
-        user.is_active = False
-        user.save()
-    Consent.objects.create(
-        patient=scene.patient,
-        kind=ConsentKind.TRANSFER_ABROAD,
-        scope="Korea",
-        recorded_by=scene.feldsher,
-    )
+    scene.only_the_korean_partner_answers()
     consultation = scene.submit()
     view = decide_consult(scene.partner_cardiologist, consultation)
     assert view.allowed

@@ -3,6 +3,7 @@ an amendment is a new signed version; the requester closes the loop."""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from farcare.audit.services import Accessor
 from farcare.consults.models import Conclusion, EvacuationAdvice, Status
@@ -54,11 +55,12 @@ def test_a_change_after_signing_breaks_the_signature(scene):
     )
     Conclusion.objects.filter(pk=conclusion.pk).update(recommendations="Nothing to do.")
     conclusion.refresh_from_db()
-    result = verify_document(
-        signature=conclusion.signature, document=conclusion_document(conclusion)
-    )
+    with translation.override("en"):
+        result = verify_document(
+            signature=conclusion.signature, document=conclusion_document(conclusion)
+        )
     assert not result.valid
-    assert "changed" in result.reason
+    assert "changed after it was signed" in result.reason
 
 
 def test_an_amendment_is_a_new_version_and_the_first_stays(scene):
@@ -142,3 +144,33 @@ def test_the_requester_acknowledges_and_records_what_was_done(scene):
     )
     assert ack.conclusion.version == 1
     assert "acknowledged" in consultation.transitions.values_list("event", flat=True)
+
+
+def test_the_conclusion_prints_as_a_pdf_in_the_requesters_language(scene):
+    from django.test import Client
+
+    consultation = accepted(scene)
+    conclusion_sign(
+        accessor=Accessor(scene.hub_cardiologist), consultation=consultation, data=evacuate(scene)
+    )
+    scene.feldsher.language = "ru"
+    scene.feldsher.save()
+    client = Client()
+    client.force_login(scene.feldsher)
+    response = client.get(f"/consultations/{consultation.uuid}/conclusion/1/?format=pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    pdf = response.content
+    assert pdf.startswith(b"%PDF-")
+    assert len(pdf) < 200_000  # small enough for a satellite link
+    import io
+
+    from pypdf import PdfReader
+
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "I21.0" in text
+    assert "Тынетегин" in text
+    assert "заключение" in text.lower()  # headings in the requester's language
+    html = client.get(f"/consultations/{consultation.uuid}/conclusion/1/").content.decode()
+    assert "I21.0" in html
+    assert 'lang="ru"' in html

@@ -86,3 +86,17 @@ def test_an_accepted_but_late_request_stays_and_the_coordinator_is_told(scene):
         Notification.objects.filter(recipient=scene.coordinator, event="consult.breached").count()
         == 1
     )
+
+
+def test_the_deadline_worker_command_runs_the_watcher(scene):
+    import io
+
+    from django.core.management import call_command
+
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        consultation = scene.submit("emergency")
+    out = io.StringIO()
+    with time_machine.travel(start + timedelta(minutes=65), tick=False):
+        call_command("consults", "watch", stdout=out)
+    assert f"half-deadline alerts: {consultation.uuid}" in out.getvalue()

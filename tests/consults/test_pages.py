@@ -6,7 +6,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from farcare.consults.models import Attachment, Consultation, Status
-from farcare.patients.models import Consent, ConsentKind
 
 from ..core.test_pages import unlabelled_fields
 
@@ -173,15 +172,7 @@ def test_the_consultant_accepts_asks_and_signs_through_the_pages(scene):
 
 
 def test_a_consultant_abroad_sees_the_case_without_the_name(scene):
-    for user in (scene.hub_cardiologist, scene.federal_cardiologist):
-        user.is_active = False
-        user.save()
-    Consent.objects.create(
-        patient=scene.patient,
-        kind=ConsentKind.TRANSFER_ABROAD,
-        scope="Korea",
-        recorded_by=scene.feldsher,
-    )
+    scene.only_the_korean_partner_answers()
     consultation = scene.submit()
     korean = client_for(scene.partner_cardiologist, "ko")
     html = korean.get(f"/consultations/{consultation.uuid}/").content.decode()
