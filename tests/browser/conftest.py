@@ -1,4 +1,5 @@
-"""Browser tests: Debian's Chromium, driven by Playwright, against pytest-django's live server.
+"""Browser tests: Debian's Chromium, driven by Playwright, against pytest-django's live server
+(WSGI), or against farcare.asgi under uvicorn where a page needs WebSockets.
 
 Nothing is downloaded and nothing leaves the machine: the browser is /usr/bin/chromium, and every
 request for a host other than the loopback one is aborted (and reported as a failure, since a
@@ -8,7 +9,11 @@ page of a medical record has no business calling anyone else).
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,6 +114,12 @@ def demo(live_server: Any) -> Any:
 @pytest.fixture
 def new_context(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
     """Fresh browser contexts (own cookies, own language) that may only reach the live server."""
+    with _contexts(browser, live_server.url) as make:
+        yield make
+
+
+@contextmanager
+def _contexts(browser: Any, base_url: str) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
     blocked: list[str] = []
     page_errors: list[str] = []
@@ -121,7 +132,7 @@ def new_context(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
             route.abort("blockedbyclient")
 
     def make(locale: str = "en-US") -> Any:
-        context = browser.new_context(locale=locale, base_url=live_server.url)
+        context = browser.new_context(locale=locale, base_url=base_url)
         context.set_default_timeout(TIMEOUT_MS)
         context.route("**/*", loopback_only)
         context.on("page", lambda page: page.on("pageerror", lambda e: page_errors.append(str(e))))
@@ -133,6 +144,63 @@ def new_context(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
         context.close()
     assert not blocked, f"pages tried to reach other hosts: {blocked}"
     assert not page_errors, f"JavaScript errors on the pages: {page_errors}"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def asgi_server(transactional_db: None) -> Iterator[str]:
+    """farcare.asgi under uvicorn, in a thread of this process: HTTP and the live worklists'
+    WebSockets, as in production. live_server is WSGI and has no WebSockets.
+
+    transactional_db, so that what a test writes is committed and the server's threads see it
+    (and it is flushed after the test). The in-memory channel layer belongs to this process, so
+    what the server's request handlers publish reaches the server's WebSocket consumers."""
+    import uvicorn
+
+    port = _free_port()
+    config = uvicorn.Config(
+        "farcare.asgi:application",
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="asgi-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive():
+            pytest.fail("the ASGI server stopped while starting (see the log above)")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            pytest.fail("the ASGI server did not start within 15 s")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+def asgi_demo(asgi_server: str) -> str:
+    """The demo network in the database the ASGI server reads; its base URL."""
+    load_demo()
+    return asgi_server
+
+
+@pytest.fixture
+def new_asgi_context(browser: Any, asgi_server: str) -> Iterator[Callable[..., Any]]:
+    """Like new_context, against the ASGI server (contexts close before the server stops)."""
+    with _contexts(browser, asgi_server) as make:
+        yield make
 
 
 def log_in(context: Any, username: str, language: str = "en") -> Any:
