@@ -181,7 +181,15 @@ class Consultation(models.Model):
         verbose_name = _("consultation")
         verbose_name_plural = _("consultations")
         ordering = ["deadline_at"]
-        indexes = [models.Index(fields=["status", "deadline_at"])]
+        indexes = [
+            models.Index(fields=["status", "deadline_at"]),
+            # The coordinator's board and the requester's list read open cases by facility.
+            models.Index(
+                fields=["requesting_facility", "deadline_at"],
+                condition=models.Q(status__in=["requested", "accepted", "in-progress", "on-hold"]),
+                name="consult_open_by_facility",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_form_display()} {self.specialty} ({self.uuid})"
@@ -253,6 +261,31 @@ class VitalObservation(models.Model):
         return f"{self.key}={self.value}{self.unit}"
 
 
+# How the timeline names each event, in the reader's language.
+EVENT_LABELS = {
+    "submit": _("sent"),
+    "discard": _("draft discarded"),
+    "accept": _("accepted"),
+    "reject": _("rejected"),
+    "cancel": _("cancelled"),
+    "fail": _("failed"),
+    "error": _("entered in error"),
+    "start": _("work started"),
+    "hold": _("question to the requester"),
+    "resume": _("resumed"),
+    "complete": _("conclusion signed"),
+    "amend": _("conclusion amended"),
+    "routed": _("assigned"),
+    "unassigned": _("no consultant found"),
+    "declined": _("declined"),
+    "reassigned": _("reassigned by the coordinator"),
+    "message": _("message"),
+    "half_deadline": _("half the deadline passed"),
+    "breached": _("deadline passed"),
+    "acknowledged": _("conclusion acknowledged"),
+}
+
+
 class Transition(models.Model):
     """The case's timeline: every change of state, and every escalation."""
 
@@ -274,6 +307,10 @@ class Transition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status}→{self.to_status} ({self.event})"
+
+    @property
+    def event_label(self) -> str:
+        return str(EVENT_LABELS.get(self.event, self.event))
 
 
 class Message(models.Model):

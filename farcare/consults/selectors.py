@@ -6,7 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,14 +35,14 @@ WORKLIST_LIMIT = 200
 
 
 def _base() -> QuerySet[Consultation]:
-    return Consultation.objects.select_related(
-        "patient", "specialty", "requesting_facility", "routed_facility", "requester"
-    )
+    # Only what a worklist row shows: every join here is paid on every row of every refresh.
+    return Consultation.objects.select_related("specialty", "requesting_facility")
 
 
 def consultant_queue(user: User) -> QuerySet[Consultation]:
     """Requests assigned to the consultant, and requests at their facility in their specialties
     that nobody has accepted yet; nearest deadline first."""
+    # Checked per open case (a handful), not over the consultant's whole history.
     mine = Assignment.objects.filter(
         consultation=OuterRef("pk"), consultant=user, ended_at__isnull=True
     )
@@ -46,19 +56,49 @@ def consultant_queue(user: User) -> QuerySet[Consultation]:
     )
     return (
         _base()
-        .annotate(assigned_to_me=Exists(mine))
-        .filter(Q(assigned_to_me=True) | claimable, status__in=OPEN_STATUSES)
+        .filter(Exists(mine) | claimable, status__in=OPEN_STATUSES)
         .order_by("deadline_at")[:WORKLIST_LIMIT]
     )
 
 
+# The requester's list, grouped by state: what needs them first, what is finished last.
+STATE_ORDER = [
+    Status.ON_HOLD,
+    Status.COMPLETED,
+    Status.REQUESTED,
+    Status.ACCEPTED,
+    Status.IN_PROGRESS,
+    Status.DRAFT,
+    Status.REJECTED,
+    Status.FAILED,
+    Status.CANCELLED,
+]
+
+
 def requester_list(user: User) -> QuerySet[Consultation]:
-    """The requests of the clinician's facility, open ones first, nearest deadline first."""
+    """The requests of the clinician's facility by state, then nearest deadline / newest."""
+    state_rank = Case(
+        *(When(status=status, then=Value(rank)) for rank, status in enumerate(STATE_ORDER)),
+        default=Value(len(STATE_ORDER)),
+        output_field=IntegerField(),
+    )
     return (
         _base()
         .filter(requesting_facility_id=user.facility_id)
         .exclude(status=Status.ENTERED_IN_ERROR)
-        .order_by("-updated_at")[:WORKLIST_LIMIT]
+        .annotate(state_rank=state_rank)
+        .order_by("state_rank", "deadline_at", "-updated_at")[:WORKLIST_LIMIT]
+    )
+
+
+def patient_consultations(patient_id: int) -> QuerySet[Consultation]:
+    """Every consultation about a patient, for their record: newest first."""
+    return (
+        _base()
+        .filter(patient_id=patient_id)
+        .exclude(status=Status.ENTERED_IN_ERROR)
+        .prefetch_related("conclusions")
+        .order_by("-created_at")
     )
 
 
@@ -81,7 +121,15 @@ def coordinator_board(user: User) -> QuerySet[Consultation]:
     return (
         _base()
         .filter(requesting_facility__region=region, status__in=OPEN_STATUSES)
-        .prefetch_related("assignments__consultant")
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=Assignment.objects.filter(ended_at__isnull=True).select_related(
+                    "consultant"
+                ),
+                to_attr="active_assignments",
+            )
+        )
         .order_by("deadline_at")[:WORKLIST_LIMIT]
     )
 

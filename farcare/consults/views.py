@@ -20,7 +20,7 @@ from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.clinical import icd10
 from farcare.clinical.news2 import news2_score
-from farcare.clinical.vitals import parse_vitals
+from farcare.clinical.vitals import VITALS, parse_vitals
 from farcare.patients.models import Patient
 from farcare.signatures.services import verify_document
 
@@ -211,7 +211,15 @@ def _detail_context(
         "moves": allowed_moves(consultation, sides),
         "risk": selectors.deadline_risk(consultation),
         "left": selectors.remaining_text(consultation),
-        "vitals": consultation.vitals.all(),
+        "vitals": [
+            (
+                VITALS[v.key].name(language) if v.key in VITALS else v.key,
+                v.value,
+                VITALS[v.key].unit(language) if v.key in VITALS and v.unit else "",
+                v.loinc,
+            )
+            for v in consultation.vitals.all()
+        ],
         "attachments": consultation.attachments.select_related("uploaded_by"),
         "timeline": consultation.transitions.select_related("actor"),
         "thread": consultation.messages.select_related("author").prefetch_related("attachments"),

@@ -17,6 +17,7 @@ from farcare.access.services import authorise
 from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
+from farcare.consults.selectors import patient_consultations
 
 from . import services
 from .forms import ConsentForm, PatientForm, RevokeForm, SearchForm
@@ -135,6 +136,7 @@ def detail(request: HttpRequest, patient_uuid: str) -> HttpResponse:
             "may_revoke": bool(decide(user, Action.REVOKE_CONSENT, patient)),
             "may_see_access_log": bool(decide(user, Action.VIEW_ACCESS_LOG, patient)),
             "consent_form": ConsentForm(),
+            "consultations": patient_consultations(patient.pk),
         },
     )
 

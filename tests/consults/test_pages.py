@@ -199,3 +199,23 @@ def test_the_coordinators_board_shows_every_open_request_of_the_region(scene):
     board = client_for(scene.coordinator).get("/consultations/").content.decode()
     assert str(consultation.uuid) in board
     assert "Coordinator" in board
+
+
+def test_an_attachment_over_the_size_limit_is_refused(scene, settings):
+    settings.FARCARE_ATTACHMENT_MAX_MB = 1
+    client = client_for(scene.feldsher)
+    big = SimpleUploadedFile(
+        "xray.png", b"\x89PNG\r\n\x1a\n" + b"0" * (1024 * 1024 + 1), "image/png"
+    )
+    response = client.post(
+        f"/consultations/new/{scene.patient.uuid}/", {**request_post(), "attachments": big}
+    )
+    assert response.status_code == 200
+    assert "larger than 1 MB" in response.content.decode()
+    assert not Consultation.objects.exists()
+
+
+def test_the_conclusion_goes_into_the_patients_record(scene):
+    consultation = scene.submit()
+    record = client_for(scene.feldsher).get(f"/patients/{scene.patient.uuid}/").content.decode()
+    assert f"/consultations/{consultation.uuid}/" in record
