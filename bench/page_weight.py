@@ -116,6 +116,9 @@ def setup_django(workdir: Path) -> None:
 class DemoObjects:
     patient_uuid: str
     facility_uuid: str
+    open_case_uuid: str
+    open_case_consultant: str
+    concluded_case_uuid: str
 
 
 def demo_objects() -> DemoObjects:
@@ -133,7 +136,27 @@ def demo_objects() -> DemoObjects:
     facility = Facility.objects.filter(settlement__name_en="Uelen").order_by("kind").first()
     if patient is None or facility is None:
         raise SystemExit("The demo network has no patient or facility in Uelen")
-    result = DemoObjects(patient_uuid=str(patient.uuid), facility_uuid=str(facility.uuid))
+    from farcare.consults.models import Consultation
+
+    open_case = Consultation.objects.filter(
+        status="requested", requester__username="feldsher"
+    ).first()
+    concluded = Consultation.objects.filter(
+        status="completed", requester__username="feldsher"
+    ).first()
+    if open_case is None or concluded is None:
+        raise SystemExit("The demo has no open and concluded consultation for the Uelen patient")
+    result = DemoObjects(
+        patient_uuid=str(patient.uuid),
+        facility_uuid=str(facility.uuid),
+        open_case_uuid=str(open_case.uuid),
+        # Whoever was on duty when the demo was loaded has it.
+        open_case_consultant=open_case.assignments.filter(ended_at__isnull=True)
+        .values_list("consultant__username", flat=True)
+        .first()
+        or "cardiologist",
+        concluded_case_uuid=str(concluded.uuid),
+    )
     connection.close()  # the server thread opens its own connection
     return result
 
@@ -445,6 +468,13 @@ def page_plan(objects: DemoObjects) -> Iterator[tuple[str, str, str]]:
     yield "feldsher", "facility (Uelen)", facility
     yield "feldsher", "practitioners", "/network/practitioners/"
     yield "feldsher", "preferences", "/accounts/preferences/"
+    yield "feldsher", "ask for a consultation", f"/consultations/new/{objects.patient_uuid}/"
+    yield "feldsher", "my requests", "/consultations/"
+    yield "feldsher", "case with conclusion", f"/consultations/{objects.concluded_case_uuid}/"
+    yield "feldsher", "inbox", "/notifications/"
+    yield "cardiologist", "queue", "/consultations/"
+    yield objects.open_case_consultant, "open case", f"/consultations/{objects.open_case_uuid}/"
+    yield "coordinator", "board", "/consultations/"
     yield "coordinator", "patient search", "/patients/"
     yield "cardiologist", "practitioners", "/network/practitioners/"
     yield "admin", "home", "/"

@@ -104,3 +104,11 @@ def test_a_consultant_of_the_routed_facility_may_claim_it_and_only_one_wins(scen
     with pytest.raises(IllegalTransition, match="accepted or closed already"):
         consult_accept(accessor=Accessor(first), consultation=consultation)
     assert active(consultation) == [other.username]
+
+
+def test_a_consilium_gathers_two_consultants(scene):
+    consultation = scene.submit(mode="consilium", consilium_size=2)
+    team = consultation.assignments.filter(ended_at__isnull=True).order_by("role")
+    assert [a.role for a in team] == ["member", "primary"]
+    assert {a.consultant.username for a in team} == {"hub_cardio", "fed_cardio"}
+    assert consultation.transitions.filter(event="routed").exists()
