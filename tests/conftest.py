@@ -4,11 +4,20 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from farcare.accounts.models import Role, User
 from farcare.network.models import Facility, FacilityKind
 
 from .factories import PASSWORD, FacilityFactory, UserFactory, link
+
+
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """Messages of services called directly come in English unless a test asks otherwise; pages
+    choose their language per request, and console commands use the deployment's language."""
+    with translation.override("en"):
+        yield
 
 
 @dataclass
