@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from farcare.fhir import bundles as fhir_bundles
+
 urlpatterns = [
     path("", include("farcare.core.urls")),
     path("accounts/", include("farcare.accounts.urls")),
@@ -11,6 +13,9 @@ urlpatterns = [
     path("access/", include("farcare.access.urls")),
     path("notifications/", include("farcare.notifications.urls")),
     path("consultations/", include("farcare.consults.urls")),
+    # FHIR clients post transaction bundles to the base URL as written, without a slash.
+    path("fhir", fhir_bundles.base),
+    path("fhir/", include("farcare.fhir.urls")),
     path(settings.FARCARE_ADMIN_URL, admin.site.urls),
 ]
 

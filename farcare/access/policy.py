@@ -8,7 +8,11 @@ The rules (issue 2, domain.md §3):
 - coordinators: patients of their region;
 - patients: their own record;
 - analysts, trainers and administrators: never a patient, only aggregates;
-- anyone clinical may break the glass for one patient: a reason, a time limit, a review.
+- system clients of the FHIR API (their service accounts): the patients of their facility's
+  region, like a coordinator; without a facility, every patient of the deployment (a national or
+  regional information system);
+- anyone clinical may break the glass for one patient: a reason, a time limit, a review (never a
+  system client).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ STAFF_ACTIONS = frozenset(
 )
 CONSULTANT_ACTIONS = frozenset({Action.VIEW})
 OWN_RECORD_ACTIONS = frozenset({Action.VIEW, Action.VIEW_ACCESS_LOG, Action.REVOKE_CONSENT})
+SYSTEM_ACTIONS = STAFF_ACTIONS
 BREAK_GLASS_ROLES = CLINICAL_ROLES
 
 
@@ -90,6 +95,10 @@ def _normal_scope(user: User) -> QuerySet[Patient] | None:
         return Patient.objects.filter(home_facility__region=user.facility.region)  # type: ignore[union-attr]
     if user.role == Role.CONSULTANT:
         return _consultant_patients(user)
+    if user.role == Role.SYSTEM:
+        if user.facility_id:
+            return Patient.objects.filter(home_facility__region=user.facility.region)  # type: ignore[union-attr]
+        return Patient.objects.all()
     return None
 
 
@@ -100,6 +109,8 @@ def _normal_actions(user: User) -> frozenset[Action]:
         return CONSULTANT_ACTIONS
     if user.role in (Role.CLINICIAN, Role.COORDINATOR):
         return STAFF_ACTIONS
+    if user.role == Role.SYSTEM:
+        return SYSTEM_ACTIONS
     return frozenset()
 
 
@@ -112,6 +123,10 @@ def _in_normal_scope(user: User, patient: Patient) -> bool:
         return patient.home_facility.region == user.facility.region  # type: ignore[union-attr]
     if user.role == Role.CONSULTANT:
         return _consultant_patients(user).filter(pk=patient.pk).exists()
+    if user.role == Role.SYSTEM:
+        if user.facility_id:
+            return patient.home_facility.region == user.facility.region  # type: ignore[union-attr]
+        return True
     return False
 
 
@@ -165,6 +180,10 @@ def facilities_for_registration(user: User | None) -> QuerySet[Facility]:
         return Facility.objects.filter(pk__in=facilities_served_by(user.facility_id))
     if user.role == Role.COORDINATOR and user.facility_id:
         return Facility.objects.filter(region=user.facility.region)  # type: ignore[union-attr]
+    if user.role == Role.SYSTEM:
+        if user.facility_id:
+            return Facility.objects.filter(region=user.facility.region)  # type: ignore[union-attr]
+        return Facility.objects.all()
     return Facility.objects.none()
 
 

@@ -15,6 +15,8 @@ class Role(models.TextChoices):
     TRAINER = "trainer", _("Trainer")
     ANALYST = "analyst", _("Analyst")
     ADMINISTRATOR = "administrator", _("Administrator")
+    # The service account of a FHIR system client (a regional information system, a lab).
+    SYSTEM = "system", _("System client")
 
 
 # Roles that touch patient data in the course of care: a second factor is required for them

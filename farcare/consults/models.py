@@ -244,8 +244,17 @@ class Assignment(models.Model):
 
 
 class VitalObservation(models.Model):
+    """One vital sign of a patient. Usually recorded with a request; a remote station may send
+    its readings first (a FHIR transaction bundle posts the Observations before the
+    ServiceRequest), so the consultation may be empty and the patient is always set."""
+
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="vitals")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="vital_observations"
+    )
+    consultation = models.ForeignKey(
+        Consultation, null=True, blank=True, on_delete=models.CASCADE, related_name="vitals"
+    )
     key = models.CharField(max_length=32)
     loinc = models.CharField(max_length=16)
     value = models.CharField(max_length=16)
@@ -421,6 +430,10 @@ class Attachment(models.Model):
     )
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    # Set on the PDF of a signed conclusion, filed with the case like any other document.
+    conclusion = models.OneToOneField(
+        "Conclusion", null=True, blank=True, on_delete=models.PROTECT, related_name="document"
     )
     file = models.FileField(upload_to=attachment_path)
     original_name = models.CharField(max_length=200)

@@ -119,3 +119,31 @@ def conclusion_pdf(
         ]
     )
     return buffer.getvalue()
+
+
+def render_conclusion(
+    conclusion: Conclusion, *, language: str, pseudonymised_label: str = ""
+) -> bytes:
+    """The conclusion's PDF in `language`: the patient named, unless a pseudonym is given."""
+    from django.utils import timezone, translation
+
+    from farcare.clinical import icd10
+    from farcare.signatures.services import verify_document
+
+    from .services import conclusion_document
+
+    consultation = conclusion.consultation
+    patient = consultation.patient
+    with translation.override(language):
+        result = verify_document(
+            signature=conclusion.signature, document=conclusion_document(conclusion)
+        )
+        return conclusion_pdf(
+            consultation=consultation,
+            conclusion=conclusion,
+            patient_label=pseudonymised_label or patient.full_name,
+            patient_line=_("%(sex)s, %(age)s years")
+            % {"sex": patient.get_sex_display(), "age": patient.age_on(timezone.localdate())},
+            labels=[(e["code"], icd10.label(e["code"], language)) for e in conclusion.diagnoses],
+            signature_note=("✔ " if result.valid else "✘ ") + result.reason,
+        )

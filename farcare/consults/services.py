@@ -4,6 +4,7 @@ record, and queue the alerts to send after commit."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid as uuid_lib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ from .models import (
     Acknowledgement,
     Assignment,
     AssignmentRole,
+    Attachment,
     Conclusion,
     Consultation,
     ConsultForm,
@@ -111,6 +113,7 @@ def _store_vitals(consultation: Consultation, vitals: dict[str, Any]) -> None:
             continue
         spec = VITALS[key]
         VitalObservation.objects.create(
+            patient=consultation.patient,
             consultation=consultation,
             key=key,
             loinc=spec.loinc,
@@ -604,6 +607,7 @@ def conclusion_sign(
             document=conclusion_document(conclusion),
         )
         conclusion.save()
+        _file_conclusion(conclusion, user)
         apply(
             locked,
             Status.COMPLETED,
@@ -618,6 +622,30 @@ def conclusion_sign(
         _audit(accessor, locked, AuditAction.CREATE, {"conclusion": conclusion.version})
         alerts.concluded(locked, conclusion)
     return conclusion
+
+
+def _file_conclusion(conclusion: Conclusion, user: User) -> Attachment:
+    """The signed conclusion as a PDF document in the case (and so in the patient's record),
+    in the requester's language."""
+    from django.core.files.base import ContentFile
+
+    from .pdf import render_conclusion
+
+    consultation = conclusion.consultation
+    language = consultation.requester.language or consultation.language or "ru"
+    content = render_conclusion(conclusion, language=language)
+    document = Attachment(
+        consultation=consultation,
+        conclusion=conclusion,
+        original_name=f"conclusion-{consultation.uuid.hex[:8]}-v{conclusion.version}.pdf",
+        content_type="application/pdf",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by=user,
+    )
+    document.file.save("conclusion.pdf", ContentFile(content), save=False)
+    document.save()
+    return document
 
 
 def consult_acknowledge(

@@ -35,7 +35,7 @@ from .forms import (
     RequestForm,
 )
 from .models import Attachment, Consultation, ConsultForm, Status
-from .pdf import conclusion_pdf
+from .pdf import render_conclusion
 from .workflow import allowed_moves
 
 
@@ -435,13 +435,10 @@ def conclusion_print(request: HttpRequest, consultation_uuid: str, version: int)
                 record=conclusion,
                 details={"format": "pdf"},
             )
-            document = conclusion_pdf(
-                consultation=consultation,
-                conclusion=conclusion,
-                patient_label=patient.label,
-                patient_line=_("%(sex)s, %(age)s years") % {"sex": patient.sex, "age": patient.age},
-                labels=labels,
-                signature_note=("✔ " if result.valid else "✘ ") + result.reason,
+            document = render_conclusion(
+                conclusion,
+                language=language,
+                pseudonymised_label=patient.label if patient.pseudonymised else "",
             )
             response = HttpResponse(document, content_type="application/pdf")
             response["Content-Disposition"] = (

@@ -657,17 +657,27 @@ def _patients() -> None:
         facility = settlement.facilities.order_by("kind").first()
         assert facility is not None
         snils = demo_snils(serial)
+        wanted = {
+            "family": family,
+            "given": given,
+            "middle": middle,
+            "sex": sex,
+            "birth_date": born,
+            "home_settlement": settlement,
+            "home_facility": facility,
+            "oms_policy": f"{2790000000000000 + serial * 1013:016d}",
+            "phone": f"+7 914 {100 + serial:03d}-{serial:02d}-{serial * 3 % 100:02d}",
+        }
+        if username:
+            wanted["user"] = _account(username, Role.PATIENT, None, given, family)
         patient = Patient.objects.filter(snils=snils).first()
         if patient is None:
             patient = Patient(snils=snils, registered_by=clinician)
-        patient.family, patient.given, patient.middle = family, given, middle
-        patient.sex, patient.birth_date = sex, born
-        patient.home_settlement, patient.home_facility = settlement, facility
-        patient.oms_policy = f"{2790000000000000 + serial * 1013:016d}"
-        patient.phone = f"+7 914 {100 + serial:03d}-{serial:02d}-{serial * 3 % 100:02d}"
-        if username:
-            patient.user = _account(username, Role.PATIENT, None, given, family)
-        patient.save()
+        # Saved only when something differs, so loading twice changes nothing at all.
+        if patient.pk is None or any(getattr(patient, k) != v for k, v in wanted.items()):
+            for name, value in wanted.items():
+                setattr(patient, name, value)
+            patient.save()
         for kind in (ConsentKind.TREATMENT, ConsentKind.TELECONSULTATION):
             Consent.objects.get_or_create(
                 patient=patient,

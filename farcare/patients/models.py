@@ -49,6 +49,7 @@ class Patient(models.Model):
     )
     search_name = models.CharField(max_length=260, editable=False, db_index=True)
     registered_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

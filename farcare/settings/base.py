@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "farcare.signatures",
     "farcare.notifications",
     "farcare.consults",
+    "farcare.fhir",
     "farcare.demo",
 ]
 
@@ -144,6 +145,8 @@ FARCARE_BREAK_GLASS_MINUTES = env_int("FARCARE_BREAK_GLASS_MINUTES", 60)
 # Patients' identities stay in this country's database; consultants elsewhere see pseudonyms.
 FARCARE_HOME_COUNTRY = os.environ.get("FARCARE_HOME_COUNTRY", "RU")
 FARCARE_ATTACHMENT_MAX_MB = env_int("FARCARE_ATTACHMENT_MAX_MB", 25)
+# A FHIR DocumentReference carries its file in base64 (4/3 of the size) inside JSON.
+DATA_UPLOAD_MAX_MEMORY_SIZE = (FARCARE_ATTACHMENT_MAX_MB * 4 // 3 + 2) * 1024 * 1024
 # The signer of conclusions: Ed25519 keys per consultant by default; a deployment in Russia
 # plugs in a certified GOST provider here (farcare/signatures/signers.py).
 FARCARE_SIGNER = os.environ.get("FARCARE_SIGNER", "farcare.signatures.signers.Ed25519Signer")

@@ -1,0 +1,86 @@
+"""Every FHIR error is an OperationOutcome with the right status code, never a 500 page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpResponse
+
+FHIR_JSON = "application/fhir+json; charset=utf-8"
+
+
+class FhirError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        diagnostics: str,
+        *,
+        expression: list[str] | None = None,
+        severity: str = "error",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(diagnostics)
+        self.status = status
+        self.code = code
+        self.diagnostics = diagnostics
+        self.expression = expression or []
+        self.severity = severity
+        self.headers = headers or {}
+
+    def outcome(self) -> dict[str, Any]:
+        return operation_outcome(self.severity, self.code, self.diagnostics, self.expression)
+
+    def response(self) -> HttpResponse:
+        response = HttpResponse(
+            json.dumps(self.outcome(), ensure_ascii=False),
+            status=self.status,
+            content_type=FHIR_JSON,
+        )
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
+
+
+def operation_outcome(
+    severity: str, code: str, diagnostics: str, expression: list[str] | None = None
+) -> dict[str, Any]:
+    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
+    if expression:
+        issue["expression"] = expression
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+def bad_request(diagnostics: str, expression: list[str] | None = None) -> FhirError:
+    return FhirError(400, "invalid", diagnostics, expression=expression)
+
+
+def not_found(diagnostics: str) -> FhirError:
+    return FhirError(404, "not-found", diagnostics)
+
+
+def forbidden(diagnostics: str) -> FhirError:
+    return FhirError(403, "forbidden", diagnostics)
+
+
+def not_allowed(diagnostics: str) -> FhirError:
+    return FhirError(405, "not-supported", diagnostics)
+
+
+def conflict(diagnostics: str) -> FhirError:
+    return FhirError(409, "conflict", diagnostics)
+
+
+def precondition_failed(diagnostics: str) -> FhirError:
+    return FhirError(412, "conflict", diagnostics)
+
+
+def business_rule(diagnostics: str, expression: list[str] | None = None) -> FhirError:
+    return FhirError(422, "business-rule", diagnostics, expression=expression)
+
+
+def unauthorized(diagnostics: str) -> FhirError:
+    return FhirError(
+        401, "login", diagnostics, headers={"WWW-Authenticate": 'Bearer realm="FarCare FHIR"'}
+    )

@@ -1,0 +1,111 @@
+"""The resources the FHIR API serves. Each is a `Handler` that maps one domain model to a FHIR
+resource and back; the domain stays the single source of truth and writes go through the same
+services the pages use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django.db.models import Model, QuerySet
+
+from farcare.patients.models import Patient
+
+from .auth import Principal
+from .errors import not_allowed
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    """One search parameter: its FHIR type and the ORM path it filters on."""
+
+    type: str  # token, string, date, reference, number, uri
+    path: str = ""
+    # token: the identifier system when the path holds a bare value; or a function mapping a
+    # (system, code) pair to a Q object for tokens spanning several columns.
+    system: str = ""
+    to_q: Callable[[str, str, str], Any] | None = None  # (modifier, system, value) -> Q
+    target: str = ""  # reference: the resource type referred to
+    sortable: bool = False
+
+
+@dataclass(frozen=True)
+class Include:
+    """`Type:param` for _include/_revinclude: the attribute holding the referenced object."""
+
+    param: str
+    target: str
+    attribute: str
+
+
+class Handler:
+    resource_type: ClassVar[str]
+    model: ClassVar[type[Model]]
+    lookup: ClassVar[str] = "uuid"
+    updated_field: ClassVar[str] = ""
+    interactions: ClassVar[frozenset[str]] = frozenset(
+        {"read", "vread", "history-instance", "search-type"}
+    )
+    search_params: ClassVar[dict[str, SearchParam]] = {}
+    includes: ClassVar[tuple[Include, ...]] = ()
+    default_sort: ClassVar[str] = "pk"
+
+    def queryset(self, principal: Principal) -> QuerySet[Any]:
+        """Everything of this type the principal may see (the access policy's scope)."""
+        raise NotImplementedError
+
+    def all_objects(self) -> QuerySet[Any]:
+        return self.model._default_manager.all()
+
+    def find(self, logical_id: str) -> Any:
+        """The object behind `Type/logical_id`, or None."""
+        return self.all_objects().filter(**{self.lookup: logical_id}).first()
+
+    def logical_id(self, obj: Any) -> str:
+        return str(getattr(obj, self.lookup))
+
+    def to_fhir(self, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def patient_of(self, obj: Any) -> Patient | None:
+        return None
+
+    def create(self, principal: Principal, resource: dict[str, Any]) -> Any:
+        raise not_allowed(f"{self.resource_type} cannot be created through this API.")
+
+    def update(self, principal: Principal, obj: Any, resource: dict[str, Any]) -> Any:
+        raise not_allowed(f"{self.resource_type} cannot be updated through this API.")
+
+    def delete(self, principal: Principal, obj: Any) -> None:
+        raise not_allowed(f"{self.resource_type} cannot be deleted: the record must be kept.")
+
+    def versioned_objects(self, instance: Model) -> Iterable[Any]:
+        """The objects of this type whose resource changes when `instance` is saved."""
+        if isinstance(instance, self.model):
+            return [instance]
+        return []
+
+
+REGISTRY: dict[str, Handler] = {}
+
+
+def register(handler_class: type[Handler]) -> type[Handler]:
+    REGISTRY[handler_class.resource_type] = handler_class()
+    return handler_class
+
+
+def handler_for(resource_type: str) -> Handler | None:
+    _load()
+    return REGISTRY.get(resource_type)
+
+
+_LOADED = False
+
+
+def _load() -> None:
+    global _LOADED
+    if not _LOADED:
+        from . import resources  # noqa: F401  (registers every handler)
+
+        _LOADED = True

@@ -1,0 +1,522 @@
+"""The FHIR REST API at /fhir: thin views over the registry of resource handlers. Every
+interaction authenticates the bearer token, checks its scopes, asks the access policy for the
+patient data involved and writes the audit trail; every error is an OperationOutcome."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
+from django.views.decorators.csrf import csrf_exempt
+
+from farcare.access.policy import Action
+from farcare.access.services import PatientAccessDenied, authorise
+from farcare.audit.models import AuditAction
+from farcare.audit.services import audit_record
+
+from . import search
+from .auth import Principal, authenticate
+from .errors import (
+    FHIR_JSON,
+    FhirError,
+    bad_request,
+    business_rule,
+    forbidden,
+    not_allowed,
+    not_found,
+    precondition_failed,
+)
+from .models import ResourceVersion
+from .registry import Handler, handler_for
+from .versioning import ensure_version, latest, snapshot
+
+logger = logging.getLogger(__name__)
+JSON_TYPES = ("json", "application/json", "application/fhir+json")
+XML_TYPES = ("xml", "text/xml", "application/xml", "application/fhir+xml")
+
+
+def fhir_response(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(body, ensure_ascii=False, default=str), status=status, content_type=FHIR_JSON
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def negotiate(request: HttpRequest) -> None:
+    wanted = request.GET.get("_format", "")
+    if wanted and wanted not in JSON_TYPES:
+        if wanted in XML_TYPES:
+            raise FhirError(
+                406, "not-supported", "FarCare speaks FHIR JSON only; XML is not served."
+            )
+        raise FhirError(406, "not-supported", f"Unknown _format {wanted!r}.")
+    accept = request.headers.get("Accept", "")
+    if accept and "xml" in accept and not any(kind in accept for kind in ("json", "*/*")):
+        raise FhirError(406, "not-supported", "FarCare speaks FHIR JSON only; XML is not served.")
+
+
+def fhir_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            negotiate(request)
+            # Messages in the language the client asks for; English for a client that does not.
+            if "Accept-Language" in request.headers:
+                return view(request, *args, **kwargs)
+            with translation.override("en"):
+                return view(request, *args, **kwargs)
+        except FhirError as error:
+            return error.response()
+        except PermissionDenied as error:
+            return forbidden(str(error) or "Access refused.").response()
+        except ValidationError as error:
+            return business_rule(" ".join(error.messages)).response()
+        except Exception:  # the client gets an OperationOutcome, the log gets the trace
+            logger.exception("FHIR request failed: %s %s", request.method, request.path)
+            return FhirError(500, "exception", "Internal error; nothing was changed.").response()
+
+    return wrapper
+
+
+def base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/fhir").rstrip("/")
+
+
+def _handler(resource_type: str, interaction: str = "") -> Handler:
+    handler = handler_for(resource_type)
+    if handler is None:
+        raise not_found(f"FarCare does not serve {resource_type} resources.")
+    if interaction and interaction not in handler.interactions:
+        raise not_allowed(f"{interaction} is not supported for {resource_type}.")
+    return handler
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    content_type = request.content_type or ""
+    if content_type and not any(kind in content_type for kind in ("json",)):
+        raise FhirError(415, "not-supported", "Send application/fhir+json.")
+    try:
+        raw = request.body
+    except RequestDataTooBig as error:
+        raise FhirError(
+            413, "too-costly", "The request is larger than this server accepts."
+        ) from error
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise bad_request(f"The body is not JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise bad_request("The body must be a JSON object.")
+    return data
+
+
+def _find(handler: Handler, logical_id: str) -> Any:
+    try:
+        obj = handler.find(logical_id)
+    except (ValueError, ValidationError):
+        obj = None
+    if obj is None:
+        gone = latest(handler.resource_type, logical_id)
+        if gone is not None and gone.deleted:
+            raise FhirError(410, "deleted", f"{handler.resource_type}/{logical_id} was deleted.")
+        raise not_found(f"{handler.resource_type}/{logical_id} is not known.")
+    return obj
+
+
+def check_access(principal: Principal, handler: Handler, obj: Any, audit_action: str) -> None:
+    """The access policy for the patient behind a resource (audited), then the handler's scope."""
+    patient = handler.patient_of(obj)
+    if patient is not None:
+        authorise(
+            accessor=principal.accessor,
+            patient=patient,
+            action=Action.VIEW,
+            audit_action=audit_action,
+            record=obj,
+        )
+    if not handler.queryset(principal).filter(pk=obj.pk).exists():
+        raise forbidden(
+            f"{handler.resource_type}/{handler.logical_id(obj)} is outside your access."
+        )
+
+
+def _etag(version: ResourceVersion) -> dict[str, str]:
+    return {
+        "ETag": f'W/"{version.version_id}"',
+        "Last-Modified": version.last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+    }
+
+
+def read_resource(principal: Principal, handler: Handler, logical_id: str) -> ResourceVersion:
+    obj = _find(handler, logical_id)
+    check_access(principal, handler, obj, AuditAction.VIEW)
+    return snapshot(handler, obj)
+
+
+# --- endpoints ----------------------------------------------------------------------------
+
+
+@fhir_endpoint
+def type_level(request: HttpRequest, resource_type: str) -> HttpResponse:
+    handler = _handler(
+        resource_type, {"GET": "search-type", "POST": "create"}.get(request.method or "", "")
+    )
+    principal = authenticate(request)
+    if request.method == "GET":
+        principal.require(resource_type, "search")
+        return search_response(request, principal, handler, _params(request.GET))
+    if request.method == "POST":
+        principal.require(resource_type, "create")
+        return create_response(request, principal, handler, _body(request))
+    raise not_allowed(f"{request.method} is not allowed on {resource_type}.")
+
+
+@fhir_endpoint
+def type_search(request: HttpRequest, resource_type: str) -> HttpResponse:
+    if request.method != "POST":
+        raise not_allowed("Use POST for _search.")
+    handler = _handler(resource_type, "search-type")
+    principal = authenticate(request)
+    principal.require(resource_type, "search")
+    params = _params(request.GET) + _params(request.POST)
+    return search_response(request, principal, handler, params)
+
+
+@fhir_endpoint
+def instance(request: HttpRequest, resource_type: str, logical_id: str) -> HttpResponse:
+    interaction = {"GET": "read", "PUT": "update", "DELETE": "delete"}.get(request.method or "", "")
+    handler = _handler(resource_type, interaction)
+    principal = authenticate(request)
+    if request.method == "GET":
+        principal.require(resource_type, "read")
+        version = read_resource(principal, handler, logical_id)
+        return fhir_response(version.content, headers=_etag(version))
+    if request.method == "PUT":
+        principal.require(resource_type, "update")
+        return update_response(request, principal, handler, logical_id, _body(request))
+    if request.method == "DELETE":
+        principal.require(resource_type, "delete")
+        version = delete_resource(principal, handler, logical_id)
+        return HttpResponse(status=204, headers={"ETag": f'W/"{version.version_id}"'})
+    raise not_allowed(f"{request.method} is not allowed on {resource_type}/{logical_id}.")
+
+
+@fhir_endpoint
+def history(request: HttpRequest, resource_type: str, logical_id: str) -> HttpResponse:
+    handler = _handler(resource_type, "history-instance")
+    principal = authenticate(request)
+    principal.require(resource_type, "history")
+    read_resource(principal, handler, logical_id)  # access check, audit, and a fresh version
+    versions = ResourceVersion.objects.filter(
+        resource_type=resource_type, logical_id=logical_id
+    ).order_by("-version_id")
+    base = base_url(request)
+    entries = [
+        {
+            "fullUrl": f"{base}/{resource_type}/{logical_id}",
+            "resource": version.content,
+            "request": {
+                "method": "DELETE"
+                if version.deleted
+                else ("POST" if version.version_id == 1 else "PUT"),
+                "url": f"{resource_type}/{logical_id}",
+            },
+            "response": {"status": "200", "lastModified": version.content["meta"]["lastUpdated"]},
+        }
+        for version in versions
+    ]
+    return fhir_response(
+        {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
+    )
+
+
+@fhir_endpoint
+def vread(
+    request: HttpRequest, resource_type: str, logical_id: str, version_id: str
+) -> HttpResponse:
+    handler = _handler(resource_type, "vread")
+    principal = authenticate(request)
+    principal.require(resource_type, "vread")
+    read_resource(principal, handler, logical_id)
+    version = ResourceVersion.objects.filter(
+        resource_type=resource_type,
+        logical_id=logical_id,
+        version_id=int(version_id) if version_id.isdigit() else -1,
+    ).first()
+    if version is None:
+        raise not_found(f"{resource_type}/{logical_id} has no version {version_id}.")
+    if version.deleted:
+        raise FhirError(410, "deleted", f"Version {version_id} records the deletion.")
+    return fhir_response(version.content, headers=_etag(version))
+
+
+# --- search -------------------------------------------------------------------------------
+
+
+def search_response(
+    request: HttpRequest, principal: Principal, handler: Handler, params: list[tuple[str, str]]
+) -> HttpResponse:
+    return fhir_response(search_bundle(request, principal, handler, params))
+
+
+def search_bundle(
+    request: HttpRequest, principal: Principal, handler: Handler, params: list[tuple[str, str]]
+) -> dict[str, Any]:
+    queryset = search.apply_params(handler, handler.queryset(principal), params)
+    summary = dict(params).get("_summary", "")
+    base = base_url(request)
+    if summary == "count":
+        audit_record(
+            accessor=principal.accessor,
+            action=AuditAction.SEARCH,
+            details={"fhir": handler.resource_type, "summary": "count"},
+        )
+        return {"resourceType": "Bundle", "type": "searchset", "total": queryset.count()}
+    sort = search.parse_sort(handler, dict(params).get("_sort", ""))
+    count = search.count_of(params)
+    total = queryset.count()
+    page_query = queryset.order_by(*sort.order)
+    cursor = dict(params).get("_cursor", "")
+    if cursor:
+        page_query = search.after_cursor(page_query, sort, cursor)
+    rows = list(page_query[: count + 1])
+    more = len(rows) > count
+    rows = rows[:count]
+    entries = []
+    patients = []
+    for obj in rows:
+        version = snapshot(handler, obj)
+        entries.append(
+            {
+                "fullUrl": f"{base}/{handler.resource_type}/{handler.logical_id(obj)}",
+                "resource": version.content,
+                "search": {"mode": "match"},
+            }
+        )
+        patient = handler.patient_of(obj)
+        if patient is not None:
+            patients.append(str(patient.uuid))
+    entries += _includes(request, principal, handler, rows, params)
+    audit_record(
+        accessor=principal.accessor,
+        action=AuditAction.SEARCH,
+        details={"fhir": handler.resource_type, "found": sorted(set(patients))[:500]},
+    )
+    self_params = [(k, v) for k, v in params if k != "_cursor"]
+    links = [{"relation": "self", "url": _url(base, handler.resource_type, params)}]
+    if more and rows:
+        following = [*self_params, ("_cursor", search.cursor_of(rows[-1], sort))]
+        links.append({"relation": "next", "url": _url(base, handler.resource_type, following)})
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": links,
+        "entry": entries,
+    }
+
+
+def _params(query: Any) -> list[tuple[str, str]]:
+    """Every value of every parameter, repeated parameters kept (they AND together)."""
+    return [(key, value) for key in query for value in query.getlist(key)]
+
+
+def _url(base: str, resource_type: str, params: list[tuple[str, str]]) -> str:
+    query = urlencode(params)
+    return f"{base}/{resource_type}" + (f"?{query}" if query else "")
+
+
+def _includes(
+    request: HttpRequest,
+    principal: Principal,
+    handler: Handler,
+    rows: list[Any],
+    params: list[tuple[str, str]],
+) -> list[dict[str, Any]]:
+    base = base_url(request)
+    seen: set[tuple[str, str]] = set()
+    found: list[dict[str, Any]] = []
+
+    def add(target: Handler, obj: Any) -> None:
+        key = (target.resource_type, target.logical_id(obj))
+        if key in seen or not target.queryset(principal).filter(pk=obj.pk).exists():
+            return
+        seen.add(key)
+        found.append(
+            {
+                "fullUrl": f"{base}/{key[0]}/{key[1]}",
+                "resource": snapshot(target, obj).content,
+                "search": {"mode": "include"},
+            }
+        )
+
+    for key, value in params:
+        if key not in ("_include", "_revinclude"):
+            continue
+        source_type, _colon, param = value.partition(":")
+        if key == "_include":
+            if source_type != handler.resource_type:
+                continue
+            include = next((i for i in handler.includes if i.param == param.split(":")[0]), None)
+            if include is None:
+                raise bad_request(f"_include={value} is not supported")
+            target = _handler(include.target)
+            for obj in rows:
+                related = _walk(obj, include.attribute)
+                if related is not None:
+                    add(target, related)
+        else:
+            source = _handler(source_type)
+            include = next((i for i in source.includes if i.param == param), None)
+            if include is None or include.target != handler.resource_type:
+                raise bad_request(f"_revinclude={value} is not supported")
+            if include.attribute:
+                path = include.attribute.replace(".", "__")
+                condition: dict[str, Any] = {f"{path}__in": rows}
+            else:  # the same objects under another type
+                condition = {"pk__in": [row.pk for row in rows]}
+            related_rows = source.queryset(principal).filter(**condition)[:1000]
+            for obj in related_rows:
+                add(source, obj)
+    return found
+
+
+def _walk(obj: Any, attribute: str) -> Any:
+    if not attribute:  # the same object under another type (Task:focus → its ServiceRequest)
+        return obj
+    for part in attribute.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+# --- writes -------------------------------------------------------------------------------
+
+
+def create_response(
+    request: HttpRequest, principal: Principal, handler: Handler, resource: dict[str, Any]
+) -> HttpResponse:
+    condition = request.headers.get("If-None-Exist", "")
+    status, version = create_resource(principal, handler, resource, condition)
+    base = base_url(request)
+    location = f"{base}/{handler.resource_type}/{version.logical_id}/_history/{version.version_id}"
+    return fhir_response(
+        version.content, status=status, headers={"Location": location, **_etag(version)}
+    )
+
+
+@contextmanager
+def refusals_kept(principal: Principal) -> Iterator[None]:
+    """A change runs in one transaction; when the policy refuses it, the refusal's audit record
+    was written inside that transaction and rolled back with it, so it is written again here,
+    after the rollback."""
+    try:
+        yield
+    except PatientAccessDenied as denied:
+        audit_record(
+            accessor=principal.accessor,
+            action=AuditAction.DENIED,
+            patient_uuid=denied.patient.uuid,
+            record=denied.patient,
+            outcome="denied",
+            details={"fhir": "write"},
+        )
+        raise
+
+
+def create_resource(
+    principal: Principal, handler: Handler, resource: dict[str, Any], condition: str = ""
+) -> tuple[int, ResourceVersion]:
+    """201 and the new version, or 200 and the existing match of a conditional create."""
+    if resource.get("resourceType") != handler.resource_type:
+        raise bad_request(f"The body must be a {handler.resource_type}.", [handler.resource_type])
+    if condition:
+        from urllib.parse import parse_qsl
+
+        params = parse_qsl(condition, keep_blank_values=True)
+        matches = list(search.apply_params(handler, handler.all_objects(), params)[:2])
+        if len(matches) > 1:
+            raise precondition_failed("If-None-Exist matches more than one resource.")
+        if matches:
+            existing = matches[0]
+            check_access(principal, handler, existing, AuditAction.VIEW)
+            return 200, snapshot(handler, existing)
+    started = timezone.now()
+    with refusals_kept(principal), transaction.atomic():
+        obj = handler.create(principal, resource)
+        existed = ResourceVersion.objects.filter(
+            resource_type=handler.resource_type,
+            logical_id=handler.logical_id(obj),
+            last_updated__lt=started,
+        ).exists()
+        version = snapshot(handler, obj)
+    # A create that found what it was asked to make (an idempotent resubmission) is a 200.
+    return (200 if existed else 201), version
+
+
+def update_response(
+    request: HttpRequest,
+    principal: Principal,
+    handler: Handler,
+    logical_id: str,
+    resource: dict[str, Any],
+) -> HttpResponse:
+    version = update_resource(
+        principal, handler, logical_id, resource, request.headers.get("If-Match", "")
+    )
+    return fhir_response(version.content, status=200, headers=_etag(version))
+
+
+def update_resource(
+    principal: Principal,
+    handler: Handler,
+    logical_id: str,
+    resource: dict[str, Any],
+    expected: str = "",
+) -> ResourceVersion:
+    """The new version after an update; `expected` is the If-Match ETag, if any."""
+    if resource.get("id") and resource["id"] != logical_id:
+        raise bad_request(
+            "The resource's id differs from the URL.", [f"{handler.resource_type}.id"]
+        )
+    obj = _find(handler, logical_id)
+    check_access(principal, handler, obj, AuditAction.VIEW)
+    current = snapshot(handler, obj)
+    if expected:
+        wanted = expected.replace("W/", "").strip('"')
+        if wanted != str(current.version_id):
+            raise precondition_failed(
+                f"{handler.resource_type}/{logical_id} is at version {current.version_id}, "
+                f"not {wanted}: read it again before changing it."
+            )
+    with refusals_kept(principal), transaction.atomic():
+        updated = handler.update(principal, obj, resource)
+        version = snapshot(handler, handler.all_objects().get(pk=updated.pk))
+    return version
+
+
+def delete_resource(principal: Principal, handler: Handler, logical_id: str) -> ResourceVersion:
+    """Delete through the handler and record the deletion as the resource's last version."""
+    obj = _find(handler, logical_id)
+    check_access(principal, handler, obj, AuditAction.VIEW)
+    with refusals_kept(principal), transaction.atomic():
+        handler.delete(principal, obj)
+        version = ensure_version(
+            handler.resource_type, logical_id, handler.to_fhir(obj), deleted=True
+        )
+    return version
