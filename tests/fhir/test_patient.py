@@ -99,6 +99,8 @@ def test_search_with_fhir_semantics(chain, feldsher, fhir_as):
 
     assert names(name="елк") == ["Ёлкина"]  # starts-with, ё = е, outside access not shown
     assert names(family="Ели") == ["Елисеев"]
+    assert names(family="елисеев") == ["Елисеев"]  # case folded for Cyrillic too
+    assert names(given="игоревна") == [] and names(given="петр") == ["Елисеев"]
     assert names(**{"family:exact": "Ели"}) == []
     assert names(**{"family:contains": "лис"}) == ["Елисеев"]
     assert names(birthdate="1990") == ["Ёлкина"]

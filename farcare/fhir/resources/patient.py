@@ -20,6 +20,7 @@ from ..auth import Principal
 from ..errors import FhirError, business_rule
 from ..registry import Handler, Include, SearchParam, register
 from ..validation import validated
+from .network import folded
 
 GENDER = {"male": "male", "female": "female", "other": "other", "unknown": "unknown"}
 
@@ -43,8 +44,9 @@ class PatientHandler(Handler):
     search_params = {
         "identifier": SearchParam("token", to_q=_identifier_q),
         "name": SearchParam("string", "search_name", system="normalised", sortable=False),
-        "family": SearchParam("string", "family", sortable=True),
-        "given": SearchParam("string", "given"),
+        # Folded by the database (case, ё) so Cyrillic matches on SQLite as on PostgreSQL.
+        "family": SearchParam("string", "fhir_family", system="normalised", sortable=True),
+        "given": SearchParam("string", "fhir_given", system="normalised"),
         "birthdate": SearchParam("date", "birth_date", system="date", sortable=True),
         "gender": SearchParam("token", "sex"),
         "organization": SearchParam(
@@ -56,9 +58,12 @@ class PatientHandler(Handler):
     default_sort = "pk"
 
     def queryset(self, principal: Principal) -> QuerySet[Patient]:
-        return visible_patients(principal.user).select_related(
+        return _searchable(visible_patients(principal.user)).select_related(
             "home_facility__organisation", "home_settlement"
         )
+
+    def all_objects(self) -> QuerySet[Patient]:
+        return _searchable(Patient.objects.all())
 
     def patient_of(self, obj: Patient) -> Patient:
         return obj
@@ -183,6 +188,10 @@ class PatientHandler(Handler):
     def delete(self, principal: Principal, obj: Patient) -> None:
         require(accessor=principal.accessor, patient=obj, action=Action.VIEW)
         super().delete(principal, obj)
+
+
+def _searchable(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    return patients.annotate(fhir_family=folded("family"), fhir_given=folded("given", "middle"))
 
 
 def _is_uuid(text: str) -> bool:
