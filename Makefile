@@ -57,6 +57,7 @@ messages: install
 bench: install
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/page_weight.py
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/consult_worklists.py
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/fhir_throughput.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -67,7 +67,13 @@ class Patient(models.Model):
                 fields=["snils"], condition=~models.Q(snils=""), name="patient_unique_snils"
             ),
         ]
-        indexes = [models.Index(fields=["birth_date"])]
+        indexes = [
+            models.Index(fields=["birth_date"]),
+            # Plain indexes beside the partial unique one: SQLite cannot use that one for
+            # `snils = ?`, and every registration and identifier search asks it.
+            models.Index(fields=["snils"]),
+            models.Index(fields=["oms_policy"]),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
