@@ -84,9 +84,21 @@ def _on_save(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     from .registry import REGISTRY, _load
 
     _load()
+    connection = transaction.get_connection()
+    queued = {
+        getattr(callback, "farcare_version_key", None)
+        for _sids, callback, _robust in connection.run_on_commit
+    }
     for handler in REGISTRY.values():
         for obj in handler.versioned_objects(instance):
-            transaction.on_commit(partial(_snapshot_quietly, handler, obj))
+            # One snapshot per resource per transaction, however often its objects are saved.
+            key = (handler.resource_type, obj.pk)
+            if key in queued:
+                continue
+            queued.add(key)
+            callback = partial(_snapshot_quietly, handler, obj)
+            callback.farcare_version_key = key  # type: ignore[attr-defined]
+            transaction.on_commit(callback)
 
 
 def _snapshot_quietly(handler: Any, obj: Any) -> None:

@@ -288,7 +288,8 @@ def search_bundle(
         return {"resourceType": "Bundle", "type": "searchset", "total": queryset.count()}
     sort = search.parse_sort(handler, dict(params).get("_sort", ""))
     count = search.count_of(params)
-    total = queryset.count()
+    # Counting every match costs a scan on a large search; `_total=none` spares it.
+    total = None if dict(params).get("_total") == "none" else queryset.count()
     page_query = queryset.order_by(*sort.order)
     cursor = dict(params).get("_cursor", "")
     if cursor:
@@ -321,13 +322,12 @@ def search_bundle(
     if more and rows:
         following = [*self_params, ("_cursor", search.cursor_of(rows[-1], sort))]
         links.append({"relation": "next", "url": _url(base, handler.resource_type, following)})
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": total,
-        "link": links,
-        "entry": entries,
-    }
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links
+    bundle["entry"] = entries
+    return bundle
 
 
 def _params(query: Any) -> list[tuple[str, str]]:

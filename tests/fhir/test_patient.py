@@ -227,3 +227,10 @@ def test_a_refused_change_is_audited_even_though_it_rolled_back(scene, fhir_as):
     ).exists()
     scene.patient.refresh_from_db()
     assert scene.patient.sex == "male"
+
+
+def test_total_none_spares_the_count(chain, feldsher, fhir_as):
+    PatientFactory(home_facility=chain.post)
+    bundle = fhir_as(feldsher).get("Patient", _total="none").json()
+    assert "total" not in bundle
+    assert len(bundle["entry"]) == 1
