@@ -20,7 +20,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from farcare.access.policy import ConsultView, decide_consult
+from farcare.access.policy import ConsultView
 from farcare.accounts.models import Role, User
 from farcare.network.models import PractitionerRole, PractitionerRoleKind
 
@@ -213,10 +213,6 @@ def case_patient(consultation: Consultation, view: ConsultView, today: date) -> 
         patient.get_sex_display(),
         str(patient.uuid),
     )
-
-
-def may_open(user: User, consultation: Consultation) -> ConsultView:
-    return decide_consult(user, consultation)
 
 
 def worklist_for(user: User) -> tuple[str, QuerySet[Consultation]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import uuid as uuid_lib
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -498,6 +497,7 @@ def consult_transition(
             (s for s in (Side.CONSULTANT, Side.REQUESTER, Side.COORDINATOR) if s in sides),
             Side.REQUESTER,
         )
+        was_on_hold = locked.status == Status.ON_HOLD
         apply(
             locked,
             target,
@@ -506,6 +506,8 @@ def consult_transition(
             note=note,
             expected_version=expected_version,
         )
+        if was_on_hold and target == Status.IN_PROGRESS:
+            _resume(locked)  # however it resumes, the stopped clock starts again
         if target in (Status.REJECTED, Status.FAILED, Status.CANCELLED):
             locked.assignments.filter(ended_at__isnull=True).update(
                 ended_at=timezone.now(), end_reason=str(target)
@@ -673,11 +675,3 @@ def consult_acknowledge(
         record_event(locked, event="acknowledged", actor=accessor.user, note=action)
         _audit(accessor, locked, AuditAction.UPDATE, {"event": "acknowledge", "action": action})
     return acknowledgement
-
-
-def deadline_remaining(consultation: Consultation, now: datetime | None = None) -> float | None:
-    """Seconds left to the deadline (negative when breached); None when no clock runs."""
-    if consultation.deadline_at is None or not consultation.is_open:
-        return None
-    moment = consultation.paused_at or now or timezone.now()
-    return (consultation.deadline_at - moment).total_seconds()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import Facility, Practitioner, ReferralLink, Specialty
 
@@ -97,7 +97,3 @@ def practitioner_list(*, specialty: str = "", language: str = "") -> QuerySet[Pr
         # as a JSON list, so a quoted substring match is exact.
         practitioners = practitioners.filter(languages__icontains=f'"{language}"')
     return practitioners.distinct()
-
-
-def facility_counts_by_kind() -> list[dict[str, object]]:
-    return list(Facility.objects.values("region", "kind").annotate(n=Count("id")))

@@ -174,3 +174,24 @@ def test_the_conclusion_prints_as_a_pdf_in_the_requesters_language(scene):
     html = client.get(f"/consultations/{consultation.uuid}/conclusion/1/").content.decode()
     assert "I21.0" in html
     assert 'lang="ru"' in html
+
+
+def test_resuming_a_held_request_restarts_its_clock_whoever_resumes_it(scene):
+    from farcare.consults.services import consult_transition
+
+    consultation = scene.submit("urgent")
+    consult_accept(accessor=Accessor(scene.hub_cardiologist), consultation=consultation)
+    message_post(
+        accessor=Accessor(scene.hub_cardiologist),
+        consultation=consultation,
+        body="Send a photo, please.",
+        ask_requester=True,
+    )
+    consult_transition(
+        accessor=Accessor(scene.hub_cardiologist),
+        consultation=consultation,
+        target=Status.IN_PROGRESS,
+    )
+    consultation.refresh_from_db()
+    assert consultation.status == Status.IN_PROGRESS
+    assert consultation.paused_at is None
