@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE ?= farcare.settings.dev
 
-.PHONY: install run serve test lint typecheck pytest messages bench clean
+.PHONY: install run serve test lint typecheck pytest messages bench bench-link clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "FarCare needs Python 3.11 or newer")'
@@ -58,6 +58,10 @@ bench: install
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/page_weight.py
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/consult_worklists.py
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/fhir_throughput.py
+
+# The emergency package over a simulated satellite link (about 25 minutes).
+bench-link: install
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/weak_link.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from farcare.fhir import bundles as fhir_bundles
+from farcare.sync.api import api as sync_api
 
 urlpatterns = [
     path("", include("farcare.core.urls")),
@@ -13,6 +14,9 @@ urlpatterns = [
     path("access/", include("farcare.access.urls")),
     path("notifications/", include("farcare.notifications.urls")),
     path("consultations/", include("farcare.consults.urls")),
+    path("uploads/", include("farcare.uploads.urls")),
+    path("api/sync/", sync_api.urls),
+    path("station/", include("farcare.sync.urls")),
     # FHIR clients post transaction bundles to the base URL as written, without a slash.
     path("fhir", fhir_bundles.base),
     path("fhir/", include("farcare.fhir.urls")),

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -8,6 +10,7 @@ from django.utils import translation
 
 from farcare.accounts.models import Role, User
 from farcare.network.models import Facility, FacilityKind
+from farcare.testing.hub import HubProcess, prepare_hub_template, running_hub
 
 from .factories import PASSWORD, FacilityFactory, UserFactory, link
 
@@ -70,6 +73,21 @@ def logged_in(user: User, language: str = "en") -> Client:
 @pytest.fixture
 def feldsher(chain: Chain) -> User:
     return make_user(Role.CLINICIAN, chain.post, language="en")
+
+
+# --- a hub in its own process (tests of uploads and of station sync) ---------------------------
+
+
+@pytest.fixture(scope="session")
+def hub_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate and the demo network once per test session (~20 s); each hub copies it."""
+    return prepare_hub_template(tmp_path_factory.mktemp("hub-template"))
+
+
+@pytest.fixture
+def hub(hub_template: Path, tmp_path: Path) -> Iterator[HubProcess]:
+    with running_hub(tmp_path / "hub", hub_template) as started:
+        yield started
 
 
 __all__ = ["Chain", "logged_in", "make_user"]

@@ -273,3 +273,9 @@ def decide_consult(user: User | None, consultation: Consultation) -> ConsultView
         return ConsultView(False)
     assert user is not None
     return ConsultView(True, pseudonymised=is_abroad(user), sides=frozenset(sides))
+
+
+def station_patients(facility: Facility) -> QuerySet[Patient]:
+    """The patients an enrolled station at `facility` holds and may sync: those of the facility
+    and of the posts it serves — the normal scope of a clinician working there."""
+    return Patient.objects.filter(home_facility_id__in=facilities_served_by(facility.pk))

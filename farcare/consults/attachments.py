@@ -4,11 +4,14 @@ through Django storage under a random name."""
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from farcare.accounts.models import User
@@ -33,20 +36,28 @@ def max_bytes() -> int:
     return int(settings.FARCARE_ATTACHMENT_MAX_MB) * 1024 * 1024
 
 
+def _not_accepted(name: str) -> ValidationError:
+    return ValidationError(
+        _("%(name)s: this kind of file is not accepted. Send %(kinds)s.")
+        % {"name": name, "kinds": ", ".join(sorted({e.lstrip(".") for e in ALLOWED}))}
+    )
+
+
+def _too_large(name: str) -> ValidationError:
+    return ValidationError(
+        _("%(name)s is larger than %(limit)s MB.")
+        % {"name": name, "limit": settings.FARCARE_ATTACHMENT_MAX_MB}
+    )
+
+
 def check_upload(upload: UploadedFile) -> tuple[str, str]:
     """The file's content type and extension, or a ValidationError the user can act on."""
     name = upload.name or ""
     extension = PurePath(name).suffix.lower()
     if extension not in ALLOWED:
-        raise ValidationError(
-            _("%(name)s: this kind of file is not accepted. Send %(kinds)s.")
-            % {"name": name, "kinds": ", ".join(sorted({e.lstrip(".") for e in ALLOWED}))}
-        )
+        raise _not_accepted(name)
     if (upload.size or 0) > max_bytes():
-        raise ValidationError(
-            _("%(name)s is larger than %(limit)s MB.")
-            % {"name": name, "limit": settings.FARCARE_ATTACHMENT_MAX_MB}
-        )
+        raise _too_large(name)
     content_type, magic, offset = ALLOWED[extension]
     if magic is not None:
         upload.seek(0)
@@ -81,6 +92,126 @@ def attachment_store(
         sha256=digest.hexdigest(),
         uploaded_by=user,
     )
+    attachment.original_received_at = timezone.now()
     attachment.file.save("upload", upload, save=False)
     attachment.save()
     return attachment
+
+
+def attachment_declare(
+    *,
+    consultation: Consultation,
+    user: User,
+    uuid: str,
+    name: str,
+    content_type: str,
+    size: int,
+    sha256: str,
+    message: Message | None = None,
+) -> Attachment:
+    """List a file that a station is still sending: its preview and original fill in as they
+    arrive (farcare.uploads). Declaring the same file twice changes nothing."""
+    extension = PurePath(name).suffix.lower()
+    if extension not in ALLOWED or ALLOWED[extension][0] != content_type:
+        raise _not_accepted(name)
+    if int(size) > max_bytes():
+        raise _too_large(name)
+    attachment, _created = Attachment.objects.get_or_create(
+        uuid=uuid,
+        defaults={
+            "consultation": consultation,
+            "message": message,
+            "original_name": name[:200],
+            "content_type": content_type,
+            "size": int(size),
+            "sha256": sha256,
+            "uploaded_by": user,
+        },
+    )
+    if attachment.consultation_id != consultation.pk:
+        raise ValidationError(_("This file belongs to another request."))
+    return attachment
+
+
+PREVIEW_TYPES = {"image/webp": b"WEBP", "image/avif": b"ftypavif"}
+
+
+def attachment_receive_part(
+    *, attachment: Attachment, part: str, upload: UploadedFile, content_type: str
+) -> Attachment:
+    """A declared file's preview or original has arrived (by tus from a station). The original
+    must be the very file declared (same SHA-256); a preview must be an image we make."""
+    if part == "preview":
+        magic = PREVIEW_TYPES.get(content_type)
+        upload.seek(0)
+        if magic is None or magic not in upload.read(16):
+            raise ValidationError(
+                _("%(name)s: the preview is not an image.") % {"name": attachment.original_name}
+            )
+        upload.seek(0)
+        attachment.preview.save("preview", upload, save=False)
+        attachment.preview_content_type = content_type
+        attachment.save(update_fields=["preview", "preview_content_type"])
+        return attachment
+    if part != "original":
+        raise ValidationError(_("Unknown part of a file: %(part)s") % {"part": part})
+    upload.name = attachment.original_name
+    check_upload(upload)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    if digest.hexdigest() != attachment.sha256:
+        raise ValidationError(
+            _("%(name)s arrived different from the file that was sent.")
+            % {"name": attachment.original_name}
+        )
+    if not attachment.file:
+        attachment.file.save("upload", upload, save=False)
+        attachment.original_received_at = timezone.now()
+        attachment.save(update_fields=["file", "original_received_at"])
+    return attachment
+
+
+def attachment_viewed(attachment: Attachment) -> None:
+    """Someone on the consultant's side opened it: the requester's station shows it as read."""
+    if attachment.viewed_at is None:
+        now = timezone.now()
+        Attachment.objects.filter(pk=attachment.pk, viewed_at__isnull=True).update(viewed_at=now)
+        Consultation.objects.filter(pk=attachment.consultation_id).update(updated_at=now)
+        attachment.viewed_at = now
+
+
+def attachment_request_original(attachment: Attachment) -> None:
+    """The consultant wants the full file behind a preview: the station sends it next sync."""
+    if attachment.file or attachment.original_requested_at is not None:
+        return
+    now = timezone.now()
+    Attachment.objects.filter(pk=attachment.pk).update(original_requested_at=now)
+    Consultation.objects.filter(pk=attachment.consultation_id).update(updated_at=now)
+    attachment.original_requested_at = now
+
+
+def dicom_for_abroad(attachment: Attachment, *, case_code: str) -> HttpResponse:
+    """The DICOM file de-identified per the basic application level confidentiality profile,
+    the case code as the patient's pseudonym; withheld when identifiers are burned into the
+    pixels, which no attribute rule can remove."""
+    from farcare.imaging.deidentify import BurnedInAnnotation, deidentify
+    from farcare.imaging.dicom import read_dicom
+
+    with attachment.file.open("rb") as source:
+        dataset = read_dicom(source.read())
+    salt = hashlib.sha256(f"{settings.SECRET_KEY}:dicom".encode()).digest()
+    try:
+        cleaned = deidentify(dataset, salt=salt, pseudonym=f"CASE-{case_code.upper()}")
+    except BurnedInAnnotation:
+        return HttpResponse(
+            _("This image has identifiers burned into its pixels; it is not sent abroad."),
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
+    buffer = io.BytesIO()
+    cleaned.save_as(buffer, enforce_file_format=True)
+    response = HttpResponse(buffer.getvalue(), content_type="application/dicom")
+    response["Content-Disposition"] = f'attachment; filename="case-{case_code}.dcm"'
+    return response

@@ -292,6 +292,7 @@ EVENT_LABELS = {
     "half_deadline": _("half the deadline passed"),
     "breached": _("deadline passed"),
     "acknowledged": _("conclusion acknowledged"),
+    "synced": _("state received from the hub"),
 }
 
 
@@ -435,16 +436,28 @@ class Attachment(models.Model):
     conclusion = models.OneToOneField(
         "Conclusion", null=True, blank=True, on_delete=models.PROTECT, related_name="document"
     )
-    file = models.FileField(upload_to=attachment_path)
+    # Empty while only the preview has crossed a weak link: the original follows, or comes
+    # when the consultant asks for it (see farcare.sync).
+    file = models.FileField(upload_to=attachment_path, blank=True)
+    preview = models.FileField(upload_to=attachment_path, blank=True)
+    preview_content_type = models.CharField(max_length=100, blank=True)
     original_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    original_received_at = models.DateTimeField(null=True, blank=True)
+    original_requested_at = models.DateTimeField(null=True, blank=True)
+    # When someone on the consultant's side first opened it: the requester sees "read".
+    viewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["uploaded_at", "pk"]
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def has_original(self) -> bool:
+        return bool(self.file)

@@ -28,7 +28,7 @@ from farcare.patients.models import ConsentKind, Patient
 from farcare.signatures.services import sign_document
 
 from . import alerts, routing
-from .attachments import attachment_store, check_upload
+from .attachments import attachment_declare, attachment_store, check_upload
 from .models import (
     Acknowledgement,
     Assignment,
@@ -181,16 +181,28 @@ def consult_save_draft(
 
 
 def consult_submit(
-    *, accessor: Accessor, patient: Patient, client_token: uuid_lib.UUID, data: RequestData
+    *,
+    accessor: Accessor,
+    patient: Patient,
+    client_token: uuid_lib.UUID,
+    data: RequestData,
+    uuid: uuid_lib.UUID | None = None,
+    declared: list[dict[str, Any]] | None = None,
 ) -> Consultation:
-    """Submit a request. Idempotent: the same client token never makes a second request."""
+    """Submit a request. Idempotent: the same client token never makes a second request.
+
+    A request made at a station arrives with the station's `uuid` and the files it `declared`
+    (name, type, size, SHA-256): they are listed at once and fill in as their previews and
+    originals cross the link."""
     existing = Consultation.objects.filter(client_token=client_token).first()
     if existing is not None and existing.status != Status.DRAFT:
         return existing
     decision = require(accessor=accessor, patient=patient, action=Action.UPDATE)
     _check_request(accessor, patient, data)
     try:
-        consultation = _submit(accessor, patient, client_token, data, decision.purpose)
+        consultation = _submit(
+            accessor, patient, client_token, data, decision.purpose, uuid, declared or []
+        )
     except IntegrityError:
         # Another submission with this token committed first: that one is the request.
         return Consultation.objects.get(client_token=client_token)
@@ -204,6 +216,8 @@ def _submit(
     client_token: uuid_lib.UUID,
     data: RequestData,
     purpose: str,
+    uuid: uuid_lib.UUID | None = None,
+    declared: list[dict[str, Any]] | None = None,
 ) -> Consultation:
     assert accessor.user is not None and accessor.user.facility is not None
     consultation = (
@@ -218,6 +232,8 @@ def _submit(
             requester=accessor.user,
             requesting_facility=accessor.user.facility,
         )
+        if uuid is not None:
+            consultation.uuid = uuid
     elif consultation.status != Status.DRAFT:
         return consultation
     for name in ("specialty", "form", "mode", "language", "question", "summary"):
@@ -226,6 +242,17 @@ def _submit(
     _store_vitals(consultation, data.vitals)
     for upload in data.files:
         attachment_store(consultation=consultation, upload=upload, user=accessor.user)
+    for entry in declared or []:
+        attachment_declare(consultation=consultation, user=accessor.user, **entry)
+    from farcare.sync import outbox
+
+    if outbox.is_station():
+        # At a remote post the clock starts when the hub receives the request (domain.md §2),
+        # and the hub routes it: here it only waits in the outbox.
+        apply(consultation, Status.REQUESTED, side=Side.REQUESTER, actor=accessor.user)
+        _audit(accessor, consultation, AuditAction.CREATE, {"form": consultation.form}, purpose)
+        outbox.queue_consultation(consultation=consultation, actor=accessor.user)
+        return consultation
     now = timezone.now()
     consultation.received_at = now
     consultation.deadline_at = now + DeadlinePolicy.duration(consultation.form)
@@ -415,6 +442,8 @@ def message_post(
     ask_requester: bool = False,
     expected_version: int | None = None,
     files: list[UploadedFile] | None = None,
+    uuid: uuid_lib.UUID | None = None,
+    declared: list[dict[str, Any]] | None = None,
 ) -> Message:
     """A message in the case's thread. A consultant's question to the requester puts the
     request on hold; the requester's reply resumes it."""
@@ -430,16 +459,21 @@ def message_post(
         if locked.status in (Status.DRAFT, Status.CANCELLED, Status.ENTERED_IN_ERROR):
             raise IllegalTransition(_("This request takes no messages."))
         assert accessor.user is not None
-        message = Message.objects.create(
+        message = Message(
             consultation=locked,
             author=accessor.user,
             body=body.strip(),
             asks_requester=ask_requester and Side.CONSULTANT in sides,
         )
+        if uuid is not None:
+            message.uuid = uuid
+        message.save()
         for upload in files or []:
             attachment_store(
                 consultation=locked, upload=upload, user=accessor.user, message=message
             )
+        for entry in declared or []:
+            attachment_declare(consultation=locked, user=accessor.user, message=message, **entry)
         if message.asks_requester and locked.status in (Status.ACCEPTED, Status.IN_PROGRESS):
             apply(
                 locked,
@@ -458,6 +492,10 @@ def message_post(
             record_event(locked, event="message", actor=accessor.user)
         _audit(accessor, locked, AuditAction.UPDATE, {"event": "message"})
         alerts.new_message(locked, message)
+        from farcare.sync import outbox
+
+        if outbox.is_station():
+            outbox.queue_message(message=message, actor=accessor.user)
     return message
 
 

@@ -21,4 +21,14 @@ urlpatterns = [
     path("<uuid:consultation_uuid>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("<uuid:consultation_uuid>/reassign/", views.reassign, name="reassign"),
     path("attachments/<uuid:attachment_uuid>/", views.attachment, name="attachment"),
+    path(
+        "attachments/<uuid:attachment_uuid>/preview/",
+        views.attachment_preview,
+        name="attachment_preview",
+    ),
+    path(
+        "attachments/<uuid:attachment_uuid>/request/",
+        views.attachment_request,
+        name="attachment_request",
+    ),
 ]

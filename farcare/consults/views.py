@@ -6,7 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import get_language
@@ -23,8 +24,10 @@ from farcare.clinical.news2 import news2_score
 from farcare.clinical.vitals import VITALS, parse_vitals
 from farcare.patients.models import Patient
 from farcare.signatures.services import verify_document
+from farcare.sync.selectors import case_delivery
 
 from . import selectors, services
+from .attachments import attachment_request_original, attachment_viewed, dicom_for_abroad
 from .forms import (
     VITAL_FIELD_ORDER,
     AcknowledgeForm,
@@ -36,7 +39,7 @@ from .forms import (
 )
 from .models import Attachment, Consultation, ConsultForm, Status
 from .pdf import render_conclusion
-from .workflow import allowed_moves
+from .workflow import Side, allowed_moves
 
 
 def _user(request: HttpRequest) -> User:
@@ -234,6 +237,7 @@ def _detail_context(
         or ConclusionForm(initial={"version": version}),
         "ack_form": forms.get("ack_form") or AcknowledgeForm(),
         "reassign_form": forms.get("reassign_form") or ReassignForm(),
+        "station_case": case_delivery(consultation),
     }
 
 
@@ -460,20 +464,65 @@ def conclusion_print(request: HttpRequest, consultation_uuid: str, version: int)
 
 
 @login_required
-def attachment(request: HttpRequest, attachment_uuid: str) -> FileResponse:
-    item = get_object_or_404(
-        Attachment.objects.select_related("consultation__patient"), uuid=attachment_uuid
-    )
-    _case(request, str(item.consultation.uuid))
-    audit_record(
-        accessor=Accessor.from_request(request),
-        action=AuditAction.EXPORT,
-        patient_uuid=item.consultation.patient.uuid,
-        record=item,
-    )
+def attachment(request: HttpRequest, attachment_uuid: str) -> HttpResponseBase:
+    item, view = _attachment(request, attachment_uuid)
+    if not item.file:
+        return HttpResponse(
+            _("The original of %(name)s has not arrived yet.") % {"name": item.original_name},
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
+    _audit_attachment(request, item, "original", view)
+    if view.pseudonymised and item.content_type == "application/dicom":
+        # A consultant abroad gets DICOM de-identified (basic confidentiality profile).
+        return dicom_for_abroad(item, case_code=item.consultation.uuid.hex[:8])
     return FileResponse(
         item.file.open("rb"),
         content_type=item.content_type,
         as_attachment=item.content_type not in ("image/jpeg", "image/png", "image/webp"),
         filename=item.original_name,
     )
+
+
+@login_required
+def attachment_preview(request: HttpRequest, attachment_uuid: str) -> HttpResponseBase:
+    item, view = _attachment(request, attachment_uuid)
+    if not item.preview:
+        raise Http404
+    _audit_attachment(request, item, "preview", view)
+    return FileResponse(item.preview.open("rb"), content_type=item.preview_content_type)
+
+
+@login_required
+@require_POST
+def attachment_request(request: HttpRequest, attachment_uuid: str) -> HttpResponse:
+    item, view = _attachment(request, attachment_uuid)
+    if Side.CONSULTANT not in view.sides:
+        raise PermissionDenied(_("Only the consultant asks for an original."))
+    attachment_request_original(item)
+    messages.success(
+        request,
+        _("The original of %(name)s was asked for: it comes with the station's next sync.")
+        % {"name": item.original_name},
+    )
+    return redirect("consults:detail", item.consultation.uuid)
+
+
+def _attachment(request: HttpRequest, attachment_uuid: str) -> tuple[Attachment, Any]:
+    item = get_object_or_404(
+        Attachment.objects.select_related("consultation__patient"), uuid=attachment_uuid
+    )
+    _consultation, view = _case(request, str(item.consultation.uuid))
+    return item, view
+
+
+def _audit_attachment(request: HttpRequest, item: Attachment, part: str, view: Any) -> None:
+    audit_record(
+        accessor=Accessor.from_request(request),
+        action=AuditAction.EXPORT,
+        patient_uuid=item.consultation.patient.uuid,
+        record=item,
+        details={"part": part, **({"pseudonymised": True} if view.pseudonymised else {})},
+    )
+    if Side.CONSULTANT in view.sides:
+        attachment_viewed(item)

@@ -145,6 +145,23 @@ def apply(
     return transition
 
 
+def mirror(consultation: Consultation, *, status: str) -> None:
+    """At a remote station the hub decides a request's state; the station's copy follows it.
+    Not a move of its own: the hub checked the move and keeps its timeline."""
+    if consultation.status != status and status in Status.values:
+        Transition.objects.create(
+            consultation=consultation,
+            from_status=consultation.status,
+            to_status=status,
+            event="synced",
+            at=timezone.now(),
+            actor=None,
+        )
+        consultation.status = status
+        consultation.version += 1
+        consultation.save(update_fields=["status", "version", "updated_at"])
+
+
 def record_event(
     consultation: Consultation, *, event: str, actor: User | None, note: str = ""
 ) -> Transition:

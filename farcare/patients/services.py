@@ -3,6 +3,7 @@ the change in the same transaction, so a change without an audit record cannot e
 
 from __future__ import annotations
 
+import uuid as uuid_lib
 from datetime import date
 from typing import Any
 
@@ -59,28 +60,45 @@ def _check_dates(birth_date: date) -> None:
 
 @transaction.atomic
 def patient_register(
-    *, accessor: Accessor, data: dict[str, Any], confirm_duplicate: bool = False
+    *,
+    accessor: Accessor,
+    data: dict[str, Any],
+    confirm_duplicate: bool = False,
+    uuid: uuid_lib.UUID | None = None,
 ) -> Patient:
+    """Register a patient. `uuid` is given when the patient was registered at a station first:
+    one patient keeps one identifier at both ends."""
     _check_facility(accessor, data["home_facility"])
     _check_dates(data["birth_date"])
     _check_duplicates(data, confirmed=confirm_duplicate, exclude_pk=None)
     patient = Patient(**{name: data.get(name, "") for name in PATIENT_FIELDS})
+    if uuid is not None:
+        patient.uuid = uuid
     patient.registered_by = accessor.user
     try:
         with transaction.atomic():
             patient.save()
+            audit_record(
+                accessor=accessor,
+                action=AuditAction.CREATE,
+                patient_uuid=patient.uuid,
+                record=patient,
+                details={"duplicate_confirmed": confirm_duplicate},
+            )
+            _queue_at_station("queue_patient_create", patient=patient, actor=accessor.user)
     except IntegrityError as error:  # a concurrent registration took the SNILS first
         raise ValidationError(
             {"snils": _("A patient with this SNILS is already registered.")}
         ) from error
-    audit_record(
-        accessor=accessor,
-        action=AuditAction.CREATE,
-        patient_uuid=patient.uuid,
-        record=patient,
-        details={"duplicate_confirmed": confirm_duplicate},
-    )
     return patient
+
+
+def _queue_at_station(function: str, **kwargs: Any) -> None:
+    """At a remote station every write also waits in the outbox for the hub (farcare.sync)."""
+    from farcare.sync import outbox
+
+    if outbox.is_station():
+        getattr(outbox, function)(**kwargs)
 
 
 def patient_update(
@@ -111,9 +129,15 @@ def _patient_update(
         confirmed=confirm_duplicate,
         exclude_pk=patient.pk,
     )
+    from farcare.sync.records import patient_fields
+
+    base = patient_fields(patient)
     for name in changed:
         setattr(patient, name, data[name])
     patient.save()
+    _queue_at_station(
+        "queue_patient_update", patient=patient, actor=accessor.user, base=base, changed=changed
+    )
     audit_record(
         accessor=accessor,
         action=AuditAction.UPDATE,
@@ -125,7 +149,14 @@ def _patient_update(
     return patient
 
 
-def consent_record(*, accessor: Accessor, patient: Patient, kind: str, scope: str) -> Consent:
+def consent_record(
+    *,
+    accessor: Accessor,
+    patient: Patient,
+    kind: str,
+    scope: str,
+    uuid: uuid_lib.UUID | None = None,
+) -> Consent:
     decision = require(accessor=accessor, patient=patient, action=Action.MANAGE_CONSENT)
     if kind not in ConsentKind.values:
         raise ValidationError({"kind": _("Unknown kind of consent.")})
@@ -133,9 +164,13 @@ def consent_record(*, accessor: Accessor, patient: Patient, kind: str, scope: st
         raise ValidationError({"scope": _("Say what the consent covers.")})
     assert accessor.user is not None  # require() admits only an active user
     with transaction.atomic():
-        consent = Consent.objects.create(
+        consent = Consent(
             patient=patient, kind=kind, scope=scope.strip(), recorded_by=accessor.user
         )
+        if uuid is not None:
+            consent.uuid = uuid
+        consent.save()
+        _queue_at_station("queue_consent", consent=consent, actor=accessor.user)
         audit_record(
             accessor=accessor,
             action=AuditAction.CREATE,

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "farcare.notifications",
     "farcare.consults",
     "farcare.fhir",
+    "farcare.uploads",
+    "farcare.sync",
     "farcare.demo",
 ]
 
@@ -145,11 +147,29 @@ FARCARE_BREAK_GLASS_MINUTES = env_int("FARCARE_BREAK_GLASS_MINUTES", 60)
 # Patients' identities stay in this country's database; consultants elsewhere see pseudonyms.
 FARCARE_HOME_COUNTRY = os.environ.get("FARCARE_HOME_COUNTRY", "RU")
 FARCARE_ATTACHMENT_MAX_MB = env_int("FARCARE_ATTACHMENT_MAX_MB", 25)
+# Resumable uploads (tus, /uploads/): bytes so far in this folder; an unfinished upload expires
+# this long after its last chunk; one request carries at most this much.
+FARCARE_UPLOAD_DIR = Path(os.environ.get("FARCARE_UPLOAD_DIR", VAR_DIR / "uploads"))
+FARCARE_UPLOAD_EXPIRY_HOURS = env_int("FARCARE_UPLOAD_EXPIRY_HOURS", 72)
+FARCARE_UPLOAD_MAX_CHUNK_MB = env_int("FARCARE_UPLOAD_MAX_CHUNK_MB", 16)
+# Station mode (farcare.sync): originals of images "follow" their previews, or wait until the
+# consultant asks ("on-request"); files cross in chunks of this size (the unit re-sent after a
+# drop); an idle station syncs this often.
+FARCARE_STATION_ORIGINALS = os.environ.get("FARCARE_STATION_ORIGINALS", "follow")
+FARCARE_STATION_CHUNK_KB = env_int("FARCARE_STATION_CHUNK_KB", 64)
+FARCARE_STATION_SYNC_SECONDS = env_int("FARCARE_STATION_SYNC_SECONDS", 30)
+FARCARE_STATION_TIMEOUT_SECONDS = env_int("FARCARE_STATION_TIMEOUT_SECONDS", 60)
+FARCARE_STATION_SMALL_FILE_KB = env_int("FARCARE_STATION_SMALL_FILE_KB", 256)
 # A FHIR DocumentReference carries its file in base64 (4/3 of the size) inside JSON.
 DATA_UPLOAD_MAX_MEMORY_SIZE = (FARCARE_ATTACHMENT_MAX_MB * 4 // 3 + 2) * 1024 * 1024
 # The signer of conclusions: Ed25519 keys per consultant by default; a deployment in Russia
 # plugs in a certified GOST provider here (farcare/signatures/signers.py).
 FARCARE_SIGNER = os.environ.get("FARCARE_SIGNER", "farcare.signatures.signers.Ed25519Signer")
+# Previews of photos and DICOM files (farcare/imaging/previews.py): longer side in pixels, format
+# ("webp" or "avif") and encoder quality (1-100); checked when a preview is made.
+FARCARE_PREVIEW_MAX_PX = env_int("FARCARE_PREVIEW_MAX_PX", 1600)
+FARCARE_PREVIEW_FORMAT = os.environ.get("FARCARE_PREVIEW_FORMAT", "webp")
+FARCARE_PREVIEW_QUALITY = env_int("FARCARE_PREVIEW_QUALITY", 60)
 
 # Notifications: e-mail over SMTP, SMS through an HTTP gateway, both from an outbox with retries.
 FARCARE_SITE_URL = os.environ.get("FARCARE_SITE_URL", "")

@@ -56,6 +56,7 @@ class WeakLink:
         self.port: int = self._server.getsockname()[1]
         self._sockets: set[socket.socket] = set()
         self._cut_at: int | None = None
+        self._down = False
         self._stopping = threading.Event()
         self._accepting = threading.Thread(target=self._accept, daemon=True)
 
@@ -93,6 +94,14 @@ class WeakLink:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
+    def go_down(self) -> None:
+        """An outage: open connections drop and new ones are refused until `come_up`."""
+        self._down = True
+        self.cut()
+
+    def come_up(self) -> None:
+        self._down = False
+
     def cut_after(self, total_bytes: int) -> None:
         """Cut once `total_bytes` more have crossed the link (both directions counted)."""
         self._cut_at = self.counters.total + total_bytes
@@ -105,11 +114,16 @@ class WeakLink:
                 client, _address = self._server.accept()
             except OSError:
                 return
+            if self._down:
+                client.close()
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=10)
             except OSError:
                 client.close()
                 continue
+            # The timeout was for connecting only: a long upload may wait minutes for an answer.
+            upstream.settimeout(None)
             with self.counters.lock:
                 self.counters.connections += 1
                 self._sockets.update((client, upstream))

@@ -1,0 +1,389 @@
+"""The hub's side of station sync: enrolment, applying pushed outbox items exactly once, and the
+changes a station pulls back. Every item is applied through the domain services as the person
+who made it at the station, so the one access policy, the state machine and the audit trail
+apply as they do for a page."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid as uuid_lib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core import serializers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from farcare.access.policy import Action, station_patients
+from farcare.access.services import require
+from farcare.accounts.models import Role, User
+from farcare.audit.models import AuditAction
+from farcare.audit.services import Accessor, audit_record
+from farcare.clinical.vitals import parse_vitals
+from farcare.consults.models import Consultation
+from farcare.consults.services import RequestData, consult_submit, message_post
+from farcare.consults.workflow import IllegalTransition
+from farcare.network.models import Facility, Organisation, ReferralLink, Settlement, Specialty
+from farcare.patients.models import Consent, Patient
+from farcare.patients.services import consent_record, patient_register, patient_update
+
+from .models import PatientConflict, Receipt, Station
+from .records import consultation_copy, patient_data, patient_fields, patient_record
+
+# A change committed just after a pull may carry a timestamp a little before that pull's cursor
+# (it was stamped when its transaction began): pulls overlap by this much. A write here takes
+# milliseconds; what is sent twice is applied twice harmlessly, but costs bytes on the link.
+CURSOR_OVERLAP = timedelta(seconds=5)
+
+
+class SyncRefused(Exception):
+    """An item the hub will not apply, with the reason for the person who made it."""
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def station_for_token(token: str) -> Station | None:
+    return (
+        Station.objects.select_related("facility", "enrolled_by")
+        .filter(token_hash=token_digest(token), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def station_enrol(
+    *, request: HttpRequest, username: str, password: str, name: str
+) -> tuple[Station, str]:
+    """A clinician enrols the laptop at their post with their own credentials."""
+    user = authenticate(request, username=username, password=password)
+    if not isinstance(user, User) or not user.is_active:
+        raise PermissionDenied(_("The user name or password is wrong."))
+    if user.role != Role.CLINICIAN or user.facility is None:
+        raise PermissionDenied(_("Only a clinician of a facility can enrol a station."))
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        station = Station.objects.create(
+            name=name.strip()[:120] or user.facility.name_en,
+            facility=user.facility,
+            token_hash=token_digest(token),
+            enrolled_by=user,
+        )
+        audit_record(
+            accessor=Accessor.from_request(request, "sync"),
+            action=AuditAction.CREATE,
+            record=station,
+            details={"station": station.name, "facility": str(user.facility.uuid)},
+        )
+    return station, token
+
+
+def reference_data(station: Station) -> str:
+    """The network and the station's own staff (with their password hashes, so that they can
+    log in with no link) as Django serialised JSON."""
+    objects: list[Any] = [
+        *Specialty.objects.all(),
+        *Settlement.objects.all(),
+        *Organisation.objects.all(),
+        *Facility.objects.all(),
+        *ReferralLink.objects.all(),
+    ]
+    staff = User.objects.filter(facility=station.facility, role=Role.CLINICIAN, is_active=True)
+    text: str = serializers.serialize("json", objects)
+    users: str = serializers.serialize(
+        "json",
+        staff,
+        fields=[
+            "uuid",
+            "username",
+            "password",
+            "first_name",
+            "last_name",
+            "email",
+            "role",
+            "facility",
+            "language",
+            "time_zone",
+            "is_active",
+        ],
+    )
+    return text[:-1] + ("," if len(text) > 2 and len(users) > 2 else "") + users[1:]
+
+
+# ---------------------------------------------------------------- push
+
+
+def push(*, station: Station, items: list[dict[str, Any]], ip: str | None) -> list[dict[str, Any]]:
+    """Apply items in the order given. Each is its own transaction with its receipt: a push
+    repeated after a drop answers the same without doing anything twice."""
+    results = [_apply(station, item, ip) for item in items]
+    Station.objects.filter(pk=station.pk).update(last_seen_at=timezone.now())
+    return results
+
+
+def _apply(station: Station, item: dict[str, Any], ip: str | None) -> dict[str, Any]:
+    op_id = uuid_lib.UUID(str(item["id"]))
+    kind = str(item.get("kind", ""))
+    done = Receipt.objects.filter(op_id=op_id).first()
+    if done is not None:
+        return {"id": str(op_id), "status": "duplicate", "result": done.result}
+    payload = item.get("payload") or {}
+    try:
+        actor = _actor(station, payload.get("actor"))
+        handler = HANDLERS.get(kind)
+        if handler is None:
+            raise SyncRefused(_("Unknown kind of record: %(kind)s") % {"kind": kind})
+        with translation.override(actor.language or settings.LANGUAGE_CODE):
+            try:
+                with transaction.atomic():
+                    result = handler(station, Accessor(actor, ip, "sync"), payload)
+                    Receipt.objects.create(op_id=op_id, station=station, kind=kind, result=result)
+            except IntegrityError:
+                done = Receipt.objects.filter(op_id=op_id).first()
+                if done is None:
+                    raise
+                return {"id": str(op_id), "status": "duplicate", "result": done.result}
+            except (ValidationError, PermissionDenied, IllegalTransition) as error:
+                raise SyncRefused(_message(error)) from error
+    except SyncRefused as error:
+        return {"id": str(op_id), "status": "refused", "message": str(error)}
+    return {"id": str(op_id), "status": "applied", "result": result}
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(str(m) for m in error.messages)
+    return str(error) or _("Not allowed.")
+
+
+def _actor(station: Station, value: Any) -> User:
+    """Items are made by the station's own staff, never by someone from elsewhere."""
+    actor = User.objects.select_related("facility").filter(uuid=value, is_active=True).first()
+    if actor is None or actor.facility_id != station.facility_id:
+        raise SyncRefused(_("This person is not on the staff of the station's facility."))
+    return actor
+
+
+def _patient(station: Station, value: Any) -> Patient:
+    patient = station_patients(station.facility).filter(uuid=value).first()
+    if patient is None:
+        raise SyncRefused(_("The patient is not known to the hub yet."))
+    return patient
+
+
+def _patient_create(
+    station: Station, accessor: Accessor, payload: dict[str, Any]
+) -> dict[str, Any]:
+    record = payload["patient"]
+    if Patient.objects.filter(uuid=record["uuid"]).exists():
+        return {"patient": record["uuid"]}
+    # The clinician at the station was already asked about a likely duplicate there.
+    patient = patient_register(
+        accessor=accessor,
+        data=patient_data(record),
+        confirm_duplicate=True,
+        uuid=uuid_lib.UUID(record["uuid"]),
+    )
+    return {"patient": str(patient.uuid)}
+
+
+def _patient_update(
+    station: Station, accessor: Accessor, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Field by field, three-way: a field the hub has not changed since the station last saw it
+    takes the station's value; a field changed at both ends keeps the hub's value, and the
+    station's is recorded as a conflict for a person to settle (docs/decisions.md)."""
+    patient = _patient(station, payload["patient"])
+    current = patient_fields(patient)
+    base: dict[str, Any] = payload.get("base") or {}
+    changes: dict[str, Any] = payload.get("changes") or {}
+    accepted: dict[str, Any] = {}
+    conflicts: list[str] = []
+    assert accessor.user is not None
+    for name, value in changes.items():
+        if name not in current or current[name] == value:
+            continue
+        if current[name] == base.get(name):
+            accepted[name] = value
+            continue
+        conflicts.append(name)
+        PatientConflict.objects.create(
+            patient=patient,
+            field=name,
+            base_value=str(base.get(name) or "")[:300],
+            hub_value=str(current[name] or "")[:300],
+            station_value=str(value or "")[:300],
+            station=station,
+            edited_by=accessor.user,
+            edited_at=datetime.fromisoformat(payload["at"]),
+        )
+    if accepted:
+        patient_update(
+            accessor=accessor, patient=patient, data=patient_data(accepted), confirm_duplicate=True
+        )
+    if conflicts:
+        audit_record(
+            accessor=accessor,
+            action=AuditAction.UPDATE,
+            patient_uuid=patient.uuid,
+            record=patient,
+            details={"conflicts": conflicts, "kept": "hub"},
+        )
+    return {"patient": str(patient.uuid), "applied": sorted(accepted), "conflicts": conflicts}
+
+
+def _consent(station: Station, accessor: Accessor, payload: dict[str, Any]) -> dict[str, Any]:
+    if not Consent.objects.filter(uuid=payload["consent"]).exists():
+        consent_record(
+            accessor=accessor,
+            patient=_patient(station, payload["patient"]),
+            kind=payload["kind"],
+            scope=payload["scope"],
+            uuid=uuid_lib.UUID(payload["consent"]),
+        )
+    return {"consent": payload["consent"]}
+
+
+def _consultation(station: Station, value: Any) -> Consultation:
+    consultation = (
+        Consultation.objects.select_related("patient")
+        .filter(uuid=value, patient__in=station_patients(station.facility))
+        .first()
+    )
+    if consultation is None:
+        raise SyncRefused(_("The request is not known to the hub yet."))
+    return consultation
+
+
+def _consult_submit(
+    station: Station, accessor: Accessor, payload: dict[str, Any]
+) -> dict[str, Any]:
+    specialty = Specialty.objects.filter(code=payload["specialty"]).first()
+    if specialty is None:
+        raise SyncRefused(_("Unknown specialty: %(code)s") % {"code": payload["specialty"]})
+    vitals, errors = parse_vitals(payload.get("vitals") or {}, translation.get_language() or "ru")
+    if errors:
+        raise SyncRefused(" ".join(errors.values()))
+    consultation = consult_submit(
+        accessor=accessor,
+        patient=_patient(station, payload["patient"]),
+        client_token=uuid_lib.UUID(payload["client_token"]),
+        data=RequestData(
+            specialty=specialty,
+            form=payload["form"],
+            question=payload["question"],
+            summary=payload.get("summary", ""),
+            mode=payload.get("mode", "deferred"),
+            language=payload.get("language", "ru"),
+            vitals=vitals,
+        ),
+        uuid=uuid_lib.UUID(payload["consultation"]),
+        declared=payload.get("attachments") or [],
+    )
+    return {"consultation": str(consultation.uuid), "status": consultation.status}
+
+
+def _message_post(station: Station, accessor: Accessor, payload: dict[str, Any]) -> dict[str, Any]:
+    consultation = _consultation(station, payload["consultation"])
+    if not consultation.messages.filter(uuid=payload["message"]).exists():
+        message_post(
+            accessor=accessor,
+            consultation=consultation,
+            body=payload["body"],
+            uuid=uuid_lib.UUID(payload["message"]),
+            declared=payload.get("attachments") or [],
+        )
+    return {"message": payload["message"]}
+
+
+HANDLERS: dict[str, Callable[[Station, Accessor, dict[str, Any]], dict[str, Any]]] = {
+    "patient.create": _patient_create,
+    "patient.update": _patient_update,
+    "consent.record": _consent,
+    "consult.submit": _consult_submit,
+    "message.post": _message_post,
+}
+
+
+# ---------------------------------------------------------------- pull
+
+
+def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
+    """What changed for the station's patients since its cursor: patients, their consents and
+    the hub's view of each of their consultations."""
+    started = timezone.now()
+    patients = station_patients(station.facility).select_related("home_settlement", "home_facility")
+    consultations = (
+        Consultation.objects.filter(patient__in=station_patients(station.facility))
+        .select_related("patient", "routed_facility")
+        .prefetch_related(
+            "assignments__consultant__facility",
+            "messages__author__facility",
+            "conclusions__author",
+            "attachments",
+        )
+        .order_by("updated_at", "pk")
+    )
+    consents = Consent.objects.filter(patient__in=station_patients(station.facility))
+    if since:
+        try:
+            cutoff = datetime.fromisoformat(since) - CURSOR_OVERLAP
+        except ValueError as error:
+            raise SyncRefused(
+                _("The sync cursor is not a time: %(value)s") % {"value": since}
+            ) from error
+        patients = patients.filter(updated_at__gte=cutoff)
+        consultations = consultations.filter(updated_at__gte=cutoff)
+        consents = consents.filter(Q(granted_at__gte=cutoff) | Q(revoked_at__gte=cutoff))
+    patient_list = [patient_record(p) for p in patients]
+    copies = [consultation_copy(c) for c in consultations]
+    read = sorted({p["uuid"] for p in patient_list} | {c["patient"] for c in copies})
+    if read:
+        audit_record(
+            accessor=Accessor(station.enrolled_by, ip, "sync"),
+            action=AuditAction.EXPORT,
+            record=station,
+            details={"station": str(station.uuid), "patients": read},
+        )
+    Station.objects.filter(pk=station.pk).update(last_seen_at=started)
+    return {
+        "cursor": started.isoformat(),
+        "patients": patient_list,
+        "consents": [
+            {
+                "uuid": str(c.uuid),
+                "patient": str(c.patient.uuid),
+                "kind": c.kind,
+                "scope": c.scope,
+                "granted_at": c.granted_at.isoformat(),
+                "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
+            }
+            for c in consents.select_related("patient")
+        ],
+        "consultations": copies,
+    }
+
+
+def conflict_settle(*, accessor: Accessor, conflict: PatientConflict) -> None:
+    """A clinician who may change the record has looked at both values and decided."""
+    decision = require(accessor=accessor, patient=conflict.patient, action=Action.UPDATE)
+    with transaction.atomic():
+        PatientConflict.objects.filter(pk=conflict.pk, resolved_at__isnull=True).update(
+            resolved_at=timezone.now()
+        )
+        audit_record(
+            accessor=accessor,
+            action=AuditAction.UPDATE,
+            patient_uuid=conflict.patient.uuid,
+            record=conflict,
+            purpose=decision.purpose,
+            details={"settled": conflict.field},
+        )
