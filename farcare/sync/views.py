@@ -40,7 +40,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 def panel(request: HttpRequest) -> HttpResponse:
     _station_staff(request)
-    return render(request, "sync/_panel.html", selectors.overview())
+    return render(request, "sync/_panel.html", {**selectors.overview(), "oob": True})
 
 
 def _sync_in_background() -> None:

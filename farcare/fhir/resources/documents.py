@@ -187,6 +187,8 @@ class DocumentReferenceHandler(Handler):
             "content": [{"attachment": attachment}],
             "context": {"related": [{"reference": f"ServiceRequest/{consultation.uuid}"}]},
         }
+        if not obj.file:  # declared by a station; the original is still crossing the link
+            resource["docStatus"] = "preliminary"
         if obj.message is not None:  # sent in the case's thread
             resource["context"]["related"].append(
                 {"reference": f"Communication/{obj.message.uuid}"}
@@ -348,11 +350,12 @@ class BinaryHandler(Handler):
     model = Attachment
     interactions = frozenset({"read", "vread"})
 
+    # A file whose original has not arrived yet has no Binary (404) until it does.
     def all_objects(self) -> QuerySet[Attachment]:
-        return Attachment.objects.select_related("consultation__patient")
+        return Attachment.objects.select_related("consultation__patient").exclude(file="")
 
     def queryset(self, principal: Principal) -> QuerySet[Attachment]:
-        return _visible_attachments(principal)
+        return _visible_attachments(principal).exclude(file="")
 
     def patient_of(self, obj: Attachment) -> Patient:
         return obj.consultation.patient
