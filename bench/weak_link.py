@@ -248,11 +248,11 @@ def run_baseline(
         "language": "ru",
         "question": "Давящая боль за грудиной 50 минут, холодный пот. ЭКГ и фото прилагаю.",
         "summary": "Мужчина 47 лет, курит. Нитроглицерин без эффекта.",
-        "respiratory_rate": "26",
-        "spo2": "91",
-        "systolic_bp": "88",
-        "heart_rate": "128",
-        "temperature": "36.4",
+        "vital_respiratory_rate": "26",
+        "vital_spo2": "91",
+        "vital_systolic_bp": "88",
+        "vital_heart_rate": "128",
+        "vital_temperature": "36.4",
     }
     body, content_type = multipart_body(fields, files)
     weak = requests.Session()
