@@ -5,6 +5,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from farcare.sync import station as sync
@@ -66,6 +67,8 @@ class Command(BaseCommand):
         parser.add_argument("--until-done", action="store_true", help="sync: retry until empty")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # A laptop at a post has nobody to run migrations: the station keeps its database current.
+        call_command("migrate", interactive=False, verbosity=0)
         config = station()
         if config is None:
             config = self._enrol(options)
