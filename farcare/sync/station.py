@@ -219,7 +219,9 @@ def sync_once(progress: Progress | None = None) -> PassReport:
     try:
         push_outbox(link, report, progress or Progress())
         report.pulled = pull(link, config)
-    except LinkDown as error:
+    except (LinkDown, HubRefused) as error:
+        # HubRefused here: the hub turned the station itself away (a revoked token); what waits
+        # stays queued for when an administrator has enrolled the laptop again.
         report.link_down = str(error)
         # Back in the queue, with what the hub acknowledged kept: nothing is "sending" now.
         OutboxItem.objects.filter(state=ItemState.SENDING).update(state=ItemState.QUEUED)

@@ -157,6 +157,16 @@ def test_a_station_cannot_act_for_someone_of_another_facility(
     with pytest.raises(sync.HubRefused):
         sync.Link(station.hub_url, "not-a-token").json("GET", "/api/sync/pull")
 
+    # A laptop reported stolen: the hub revokes it; what waits stays at the post, untouched.
+    hub_json(
+        hub,
+        "from django.utils import timezone\nfrom farcare.sync.models import Station\n"
+        "result = Station.objects.update(revoked_at=timezone.now())\n",
+    )
+    report = sync.sync_once()
+    assert report.link_down
+    assert OutboxItem.objects.filter(patient_uuid=patient.uuid, state="queued").exists()
+
 
 def test_the_outbox_page_shows_each_items_state_and_the_link(
     station: StationConfig, link: WeakLink
