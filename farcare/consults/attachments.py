@@ -192,6 +192,20 @@ def attachment_request_original(attachment: Attachment) -> None:
     attachment.original_requested_at = now
 
 
+def dicom_pixels_shareable(attachment: Attachment) -> bool:
+    """May a DICOM file's pixels (its preview) go abroad? Only once the original is here to
+    show that nothing identifying is burned into them. Anything that is not DICOM may."""
+    if attachment.content_type != "application/dicom":
+        return True
+    if not attachment.file:
+        return False
+    from farcare.imaging.dicom import read_dicom
+
+    with attachment.file.open("rb") as source:
+        dataset = read_dicom(source.read())
+    return str(dataset.get("BurnedInAnnotation", "NO")).upper() != "YES"
+
+
 def dicom_for_abroad(attachment: Attachment, *, case_code: str) -> HttpResponse:
     """The DICOM file de-identified per the basic application level confidentiality profile,
     the case code as the patient's pseudonym; withheld when identifiers are burned into the

@@ -27,7 +27,12 @@ from farcare.signatures.services import verify_document
 from farcare.sync.selectors import case_delivery
 
 from . import selectors, services
-from .attachments import attachment_request_original, attachment_viewed, dicom_for_abroad
+from .attachments import (
+    attachment_request_original,
+    attachment_viewed,
+    dicom_for_abroad,
+    dicom_pixels_shareable,
+)
 from .forms import (
     VITAL_FIELD_ORDER,
     AcknowledgeForm,
@@ -489,6 +494,12 @@ def attachment_preview(request: HttpRequest, attachment_uuid: str) -> HttpRespon
     item, view = _attachment(request, attachment_uuid)
     if not item.preview:
         raise Http404
+    if view.pseudonymised and not dicom_pixels_shareable(item):
+        return HttpResponse(
+            _("This image may show identifiers in its pixels; it is not sent abroad."),
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
     _audit_attachment(request, item, "preview", view)
     return FileResponse(item.preview.open("rb"), content_type=item.preview_content_type)
 

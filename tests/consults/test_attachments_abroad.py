@@ -47,6 +47,19 @@ def test_dicom_with_identifiers_burned_into_the_pixels_is_not_sent_abroad(scene)
     response = logged_in(scene.partner_cardiologist).get(f"/consultations/attachments/{item.uuid}/")
     assert response.status_code == 403
     assert "burned into its pixels" in response.content.decode()
+    # Nor its preview, which shows the same pixels.
+    preview = make_preview(xray_dicom(burned_in_annotation="YES"), "application/dicom")
+    assert preview is not None
+    attachment_receive_part(
+        attachment=item,
+        part="preview",
+        upload=SimpleUploadedFile("p", preview.content, preview.content_type),
+        content_type=preview.content_type,
+    )
+    response = logged_in(scene.partner_cardiologist).get(
+        f"/consultations/attachments/{item.uuid}/preview/"
+    )
+    assert response.status_code == 403
 
 
 def test_a_declared_file_shows_its_preview_until_the_consultant_asks_for_the_original(scene):
