@@ -81,7 +81,7 @@ def test_an_emergency_queued_mid_file_overtakes_the_planned_original(
     station: StationConfig, hub: HubProcess, settings: Any
 ):
     settings.FARCARE_STATION_CHUNK_KB = 16
-    request(register("Долгая"), form="planned", files=[jpeg("xray.jpg", 6, (3000, 2250))])
+    request(register("Долгая"), form="planned", files=[jpeg("xray.jpg", 6, (2000, 1500))])
     original = OutboxItem.objects.get(kind="file.original")
     progress = sync.Progress(
         on_bytes=lambda item, sent: (
@@ -104,7 +104,7 @@ def test_a_drop_mid_file_resends_only_the_chunk_in_flight(
     station: StationConfig, hub: HubProcess, link: WeakLink, settings: Any
 ):
     settings.FARCARE_STATION_CHUNK_KB = 32
-    photo = jpeg("leg.jpg", 7, (3000, 2250))
+    photo = jpeg("leg.jpg", 7, (2000, 1500))
     size = photo.size
     consultation = request(register("Обрывная"), form="urgent", files=[photo])
     OutboxItem.objects.filter(kind="file.preview").update(state=ItemState.ON_REQUEST)
@@ -128,8 +128,8 @@ def test_a_hub_restarted_mid_upload_loses_nothing(
 ):
     settings.FARCARE_STATION_CHUNK_KB = 16
     settings.FARCARE_STATION_TIMEOUT_SECONDS = 3
-    link.rate_bps = 800_000
-    photo = jpeg("chest.jpg", 8, (3000, 2250))
+    link.rate_bps = 2_000_000
+    photo = jpeg("chest.jpg", 8, (2000, 1500))
     consultation = request(register("Рестартова"), form="urgent", files=[photo])
     original = OutboxItem.objects.get(kind="file.original")
 
