@@ -86,6 +86,21 @@ def station_enrol(
     return station, token
 
 
+STAFF_FIELDS = [
+    "uuid",
+    "username",
+    "password",
+    "first_name",
+    "last_name",
+    "email",
+    "role",
+    "facility",
+    "language",
+    "time_zone",
+    "is_active",
+]
+
+
 def reference_data(station: Station) -> str:
     """The network and the station's own staff (with their password hashes, so that they can
     log in with no link) as Django serialised JSON."""
@@ -96,26 +111,19 @@ def reference_data(station: Station) -> str:
         *Facility.objects.all(),
         *ReferralLink.objects.all(),
     ]
-    staff = User.objects.filter(facility=station.facility, role=Role.CLINICIAN, is_active=True)
     text: str = serializers.serialize("json", objects)
-    users: str = serializers.serialize(
-        "json",
-        staff,
-        fields=[
-            "uuid",
-            "username",
-            "password",
-            "first_name",
-            "last_name",
-            "email",
-            "role",
-            "facility",
-            "language",
-            "time_zone",
-            "is_active",
-        ],
-    )
+    users = staff_data(station, active_only=True)
     return text[:-1] + ("," if len(text) > 2 and len(users) > 2 else "") + users[1:]
+
+
+def staff_data(station: Station, *, active_only: bool = False) -> str:
+    """The clinicians of the station's facility: with every pull, so that a changed password or
+    a disabled account reaches the post at the next sync (a few hundred bytes)."""
+    staff = User.objects.filter(facility=station.facility, role=Role.CLINICIAN)
+    if active_only:
+        staff = staff.filter(is_active=True)
+    text: str = serializers.serialize("json", staff.order_by("pk"), fields=STAFF_FIELDS)
+    return text
 
 
 # ---------------------------------------------------------------- push
@@ -356,6 +364,7 @@ def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
     Station.objects.filter(pk=station.pk).update(last_seen_at=started)
     return {
         "cursor": started.isoformat(),
+        "staff": staff_data(station),
         "patients": patient_list,
         "consents": [
             {

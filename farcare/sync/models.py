@@ -93,6 +93,9 @@ class StationConfig(models.Model):
     facility = models.ForeignKey("network.Facility", on_delete=models.PROTECT, related_name="+")
     enrolled_at = models.DateTimeField(default=timezone.now)
     pull_cursor = models.CharField(max_length=64, blank=True)
+    # The password hash of each member of staff as the hub last sent it (user UUID → hash): a
+    # new one there is a changed password; a local re-hash (another hasher here) is not.
+    staff_hashes = models.JSONField(default=dict, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -177,9 +177,13 @@ def enrol(*, hub_url: str, username: str, password: str, name: str = "") -> Stat
         "POST", "/api/sync/enrol", {"username": username, "password": password, "name": name}
     )
     with transaction.atomic():
+        hashes: dict[str, str] = {}
         for obj in serializers.deserialize("json", answer["reference"]):
             obj.save()
+            if isinstance(obj.object, User):
+                hashes[str(obj.object.uuid)] = obj.object.password
         config = StationConfig.objects.create(
+            staff_hashes=hashes,
             hub_url=hub_url.rstrip("/"),
             token=answer["token"],
             station_uuid=answer["station"],
@@ -426,6 +430,7 @@ def pull(link: Link, config: StationConfig) -> int:
     """Apply what changed at the hub for our patients; returns how many records came."""
     answer = link.json("GET", "/api/sync/pull", params={"since": config.pull_cursor})
     with transaction.atomic():
+        _mirror_staff(answer.get("staff") or "[]", config)
         for record in answer["patients"]:
             _mirror_patient(record)
         for record in answer["consents"]:
@@ -444,6 +449,32 @@ def pull(link: Link, config: StationConfig) -> int:
     for copy in answer["consultations"]:
         _fetch_conclusion(link, copy)
     return len(answer["patients"]) + len(answer["consultations"])
+
+
+STAFF_UPDATES = ("first_name", "last_name", "email", "role", "is_active")
+
+
+def _mirror_staff(text: str, config: StationConfig) -> None:
+    """The post's staff as the hub has them: a new colleague can log in, a changed password or a
+    disabled account takes effect here too. Only these fields: the station's own lockout
+    counters, last logins and interface preferences stay as they are."""
+    seen = dict(config.staff_hashes)
+    for obj in serializers.deserialize("json", text):
+        incoming = obj.object
+        if not isinstance(incoming, User):
+            continue
+        key = str(incoming.uuid)
+        local = User.objects.filter(uuid=incoming.uuid).first()
+        if local is None:
+            if incoming.is_active:
+                obj.save()
+                seen[key] = incoming.password
+            continue
+        changes = {name: getattr(incoming, name) for name in STAFF_UPDATES}
+        if seen.get(key) != incoming.password:
+            changes["password"] = seen[key] = incoming.password
+        User.objects.filter(pk=local.pk).update(**changes)
+    StationConfig.objects.filter(pk=config.pk).update(staff_hashes=seen)
 
 
 def _mirror_patient(record: dict[str, Any]) -> None:

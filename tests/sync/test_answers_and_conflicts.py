@@ -248,3 +248,25 @@ def test_originals_on_request_wait_until_the_consultant_asks(
     assert original.delivered_at is not None
     assert preview.state == ItemState.READ  # the consultant opened it
     assert hub_consultation(hub, consultation.uuid)["attachments"][0]["original"] is True
+
+
+def test_a_colleague_disabled_at_the_hub_can_no_longer_log_in_at_the_post(
+    station: StationConfig, hub: HubProcess
+):
+    assert Client().login(username="feldsher", password="farcare-demo")
+    hub_json(
+        hub,
+        "from farcare.accounts.models import User\n"
+        "u = User.objects.get(username='feldsher')\n"
+        "u.set_password('a-new-password-for-2027')\nu.save()\nresult = True\n",
+    )
+    sync.sync_until_done(pause=0.1)
+    assert not Client().login(username="feldsher", password="farcare-demo")
+    assert Client().login(username="feldsher", password="a-new-password-for-2027")
+    hub_json(
+        hub,
+        "from farcare.accounts.models import User\n"
+        "result = User.objects.filter(username='feldsher').update(is_active=False)\n",
+    )
+    sync.sync_until_done(pause=0.1)
+    assert not Client().login(username="feldsher", password="a-new-password-for-2027")
