@@ -138,7 +138,10 @@ def push(*, station: Station, items: list[dict[str, Any]], ip: str | None) -> li
 
 
 def _apply(station: Station, item: dict[str, Any], ip: str | None) -> dict[str, Any]:
-    op_id = uuid_lib.UUID(str(item["id"]))
+    try:
+        op_id = uuid_lib.UUID(str(item.get("id")))
+    except ValueError:
+        return {"id": str(item.get("id")), "status": "refused", "message": _("No record id.")}
     kind = str(item.get("kind", ""))
     done = Receipt.objects.filter(op_id=op_id).first()
     if done is not None:
@@ -161,6 +164,9 @@ def _apply(station: Station, item: dict[str, Any], ip: str | None) -> dict[str, 
                 return {"id": str(op_id), "status": "duplicate", "result": done.result}
             except (ValidationError, PermissionDenied, IllegalTransition) as error:
                 raise SyncRefused(_message(error)) from error
+            except (KeyError, TypeError, ValueError) as error:
+                # A malformed item is refused on its own; the rest of the push goes on.
+                raise SyncRefused(_("The record is incomplete or malformed.")) from error
     except SyncRefused as error:
         return {"id": str(op_id), "status": "refused", "message": str(error)}
     return {"id": str(op_id), "status": "applied", "result": result}
@@ -335,7 +341,11 @@ def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
         .prefetch_related(
             "assignments__consultant__facility",
             "messages__author__facility",
-            "conclusions__author",
+            "conclusions__author__facility",
+            "conclusions__signature__key",
+            "conclusions__signature__signer",
+            "conclusions__document",
+            "conclusions__evacuation_destination",
             "attachments",
         )
         .order_by("updated_at", "pk")

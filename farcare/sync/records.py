@@ -91,7 +91,7 @@ def _conclusion(conclusion: Conclusion) -> dict[str, Any]:
     verified = verify_document(
         signature=conclusion.signature, document=conclusion_document(conclusion)
     )
-    document = Attachment.objects.filter(conclusion=conclusion).first()
+    document = getattr(conclusion, "document", None)
     destination = conclusion.evacuation_destination
     return {
         "uuid": str(conclusion.uuid),

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 from farcare.access.policy import Action
 from farcare.access.services import authorise
 from farcare.accounts.models import Role
-from farcare.audit.services import Accessor
+from farcare.audit.models import AuditAction
+from farcare.audit.services import Accessor, audit_record
 from farcare.patients.models import Patient
 
 from . import selectors
@@ -34,7 +35,18 @@ def _station_staff(request: HttpRequest) -> None:
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     _station_staff(request)
-    return render(request, "sync/station.html", selectors.overview())
+    context = selectors.overview()
+    # The outbox names patients: one record of what was shown, like a search's results (its
+    # 5-second refresh shows the same viewer the same list and is not recorded again).
+    shown = {str(i.patient_uuid) for i in [*context["waiting"], *context["done"]] if i.patient_uuid}
+    shown |= {c["patient"] for c in context["copies"]}
+    if shown:
+        audit_record(
+            accessor=Accessor.from_request(request),
+            action=AuditAction.SEARCH,
+            details={"outbox": sorted(shown)},
+        )
+    return render(request, "sync/station.html", context)
 
 
 @login_required

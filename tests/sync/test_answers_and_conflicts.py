@@ -3,6 +3,7 @@ signed conclusion with its PDF; and a patient edited at both ends is merged by o
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -156,6 +157,22 @@ def test_a_station_cannot_act_for_someone_of_another_facility(
     assert "staff" in answer["results"][0]["message"]
     with pytest.raises(sync.HubRefused):
         sync.Link(station.hub_url, "not-a-token").json("GET", "/api/sync/pull")
+    # A malformed item is refused on its own, with a reason, not a server error.
+    answer = link.json(
+        "POST",
+        "/api/sync/push",
+        {
+            "items": [
+                {"id": "not-a-uuid", "kind": "patient.create", "payload": {}},
+                {
+                    "id": str(uuid.uuid4()),
+                    "kind": "patient.create",
+                    "payload": {"actor": item.payload["actor"]},
+                },
+            ]
+        },
+    )
+    assert [r["status"] for r in answer["results"]] == ["refused", "refused"]
 
     # A laptop reported stolen: the hub revokes it; what waits stays at the post, untouched.
     hub_json(
