@@ -12,7 +12,11 @@ The rules (issue 2, domain.md §3):
   region, like a coordinator; without a facility, every patient of the deployment (a national or
   regional information system);
 - anyone clinical may break the glass for one patient: a reason, a time limit, a review (never a
-  system client).
+  system client);
+- nobody at a facility outside `FARCARE_HOME_COUNTRY` reaches a patient's identity, whatever their
+  role or grants (152-FZ art. 18 part 5, domain.md §3): they see pseudonymised cases only, and
+  cannot break the glass. Checked first in `decide()` and `visible_patients()`, so that an old
+  grant (made before the user's facility changed) or any other path gives nothing either.
 """
 
 from __future__ import annotations
@@ -139,10 +143,23 @@ def active_break_glass(user: User, patient: Patient) -> BreakGlassGrant | None:
     )
 
 
+def abroad_refusal() -> str:
+    return str(
+        _(
+            "You work at a facility outside Russia: a Russian patient's identity stays in "
+            "Russia (152-FZ). You see the cases sent to you pseudonymised, and emergency access "
+            "is not available abroad."
+        )
+    )
+
+
 def decide(user: User | None, action: Action, patient: Patient) -> Decision:
     if not _active(user):
         return Decision(False, reason=str(_("You are not logged in.")))
     assert user is not None
+    if is_abroad(user):
+        # Before any scope or grant: nothing opens an identity abroad (defence in depth).
+        return Decision(False, reason=abroad_refusal())
     if action in _normal_actions(user) and _in_normal_scope(user, patient):
         return Decision(True)
     if (
@@ -155,7 +172,12 @@ def decide(user: User | None, action: Action, patient: Patient) -> Decision:
 
 
 def may_break_glass(user: User | None) -> bool:
-    return _active(user) and user is not None and user.role in BREAK_GLASS_ROLES
+    return (
+        _active(user)
+        and user is not None
+        and user.role in BREAK_GLASS_ROLES
+        and not is_abroad(user)
+    )
 
 
 def visible_patients(user: User | None) -> QuerySet[Patient]:
@@ -163,6 +185,8 @@ def visible_patients(user: User | None) -> QuerySet[Patient]:
     if not _active(user):
         return Patient.objects.none()
     assert user is not None
+    if is_abroad(user):
+        return Patient.objects.none()
     scope = _normal_scope(user)
     # The scope's own conditions on the patients table (no IN over a copy of it, no DISTINCT),
     # so that indexes serve a search and a count stays cheap at 100,000 patients.
@@ -180,6 +204,9 @@ def facilities_for_registration(user: User | None) -> QuerySet[Facility]:
     if not _active(user):
         return Facility.objects.none()
     assert user is not None
+    if is_abroad(user):
+        # Registering a patient is entering an identity: it stays in Russia.
+        return Facility.objects.none()
     if user.role == Role.CLINICIAN and user.facility_id:
         return Facility.objects.filter(pk__in=facilities_served_by(user.facility_id))
     if user.role == Role.COORDINATOR and user.facility_id:
@@ -277,5 +304,8 @@ def decide_consult(user: User | None, consultation: Consultation) -> ConsultView
 
 def station_patients(facility: Facility) -> QuerySet[Patient]:
     """The patients an enrolled station at `facility` holds and may sync: those of the facility
-    and of the posts it serves — the normal scope of a clinician working there."""
+    and of the posts it serves — the normal scope of a clinician working there. A station abroad
+    holds nobody (enrolment needs a clinician, who reaches no patient from abroad either)."""
+    if facility.country != settings.FARCARE_HOME_COUNTRY:
+        return Patient.objects.none()
     return Patient.objects.filter(home_facility_id__in=facilities_served_by(facility.pk))

@@ -17,7 +17,7 @@ from farcare.audit.services import Accessor, audit_record
 from farcare.patients.models import Patient
 
 from .models import BreakGlassGrant
-from .policy import Action, Decision, decide, may_break_glass
+from .policy import Action, Decision, abroad_refusal, decide, is_abroad, may_break_glass
 
 
 class PatientAccessDenied(PermissionDenied):
@@ -78,6 +78,8 @@ def authorise(
 @transaction.atomic
 def break_glass_open(*, accessor: Accessor, patient: Patient, reason: str) -> BreakGlassGrant:
     user = accessor.user
+    if user is not None and is_abroad(user):
+        raise PermissionDenied(abroad_refusal())
     if not may_break_glass(user):
         raise PermissionDenied(_("Your role cannot use emergency access."))
     assert user is not None

@@ -14,7 +14,7 @@ from farcare.audit.services import Accessor
 from farcare.patients.models import Patient
 
 from .models import BreakGlassGrant
-from .policy import may_break_glass, may_read_audit_trail
+from .policy import abroad_refusal, is_abroad, may_break_glass, may_read_audit_trail
 from .services import break_glass_open, break_glass_review
 
 
@@ -33,6 +33,14 @@ class ReviewForm(forms.Form):
 
 @login_required
 def break_glass(request: HttpRequest, patient_uuid: str) -> HttpResponse:
+    if is_abroad(request.user):  # type: ignore[arg-type]
+        # Said plainly, with the reason: not a role the user could change, but the law.
+        return render(
+            request,
+            "access/break_glass.html",
+            {"refusal": abroad_refusal(), "patient_uuid": patient_uuid},
+            status=403,
+        )
     if not may_break_glass(request.user):  # type: ignore[arg-type]
         raise PermissionDenied(_("Your role cannot use emergency access."))
     patient = get_object_or_404(Patient, uuid=patient_uuid)

@@ -4,6 +4,7 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
@@ -12,6 +13,19 @@ from .models import User
 class LoginForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+
+
+class PasswordChangeForm(SetPasswordForm):
+    """The current password, and the new one twice (checked by the password validators: 12
+    characters or more, none of the common ones). The current one is checked by the service,
+    which counts a wrong one towards the lockout."""
+
+    old_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["old_password", "new_password1", "new_password2"]
 
 
 class TokenForm(forms.Form):

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from farcare.core.timezones import zone_for_user
 
-from .models import CLINICAL_ROLES
+from .services import second_factor_required
 
 SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
 
@@ -42,10 +42,6 @@ OTP_EXEMPT_PREFIXES = (
     "/i18n/",
     "/health",
 )
-
-
-def second_factor_required(user: object) -> bool:
-    return bool(settings.FARCARE_REQUIRE_OTP and getattr(user, "role", "") in CLINICAL_ROLES)
 
 
 class SecondFactorRequiredMiddleware:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -56,3 +57,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # set_password() leaves the new password in `_password` until the save; a re-hash on
+        # login (check_password) clears it first, so only a real change is announced.
+        changed = getattr(self, "_password", None) is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if changed:
+            from .signals import password_changed
+
+            password_changed.send(sender=User, user=self)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("otp/verify/", views.otp_verify, name="otp_verify"),
     path("otp/setup/", views.otp_setup, name="otp_setup"),
     path("preferences/", views.preferences, name="preferences"),
+    path("password/", views.password_change_view, name="password_change"),
 ]

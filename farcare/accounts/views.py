@@ -4,7 +4,7 @@ import base64
 
 import segno
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,16 +17,18 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
-from farcare.core.timezones import local_moment
 
-from .forms import LoginForm, PreferencesForm, TokenForm
+from .forms import LoginForm, PasswordChangeForm, PreferencesForm, TokenForm
 from .models import User
 from .services import (
     AccountLocked,
+    AuthenticationFailed,
+    authenticate_user,
     confirmed_devices,
-    login_check,
     otp_confirm_enrolment,
     otp_start_enrolment,
+    password_change,
+    second_factor_verify,
 )
 
 
@@ -37,30 +39,33 @@ def _safe_next(request: HttpRequest, default: str = "core:home") -> str:
     return reverse(default)
 
 
-def login_view(request: HttpRequest) -> HttpResponse:
+def login_page(request: HttpRequest, *, channel: str, default_next: str) -> HttpResponse:
+    """The login form of the site (channel "page") and of the registry ("admin"): one form, one
+    service (`authenticate_user`), the audit trail naming where it was used."""
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = login_check(
+            user = authenticate_user(
                 request=request,
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password"],
+                channel=channel,
             )
-        except AccountLocked as locked:
-            form.add_error(
-                None,
-                _("Too many failed attempts. The account is locked until %(time)s.")
-                % {"time": local_moment(locked.until)},
-            )
+        except AuthenticationFailed as refused:
+            form.add_error(None, refused.message())
         else:
-            if user is None:
-                form.add_error(None, _("The username or password is wrong."))
-            else:
-                login(request, user)
-                request.session["otp_enrolled"] = bool(confirmed_devices(user))
-                audit_record(accessor=Accessor.from_request(request), action=AuditAction.LOGIN)
-                return redirect(_safe_next(request))
-    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)})
+            login(request, user)
+            request.session["otp_enrolled"] = bool(confirmed_devices(user))
+            return redirect(_safe_next(request, default_next))
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form, "next": _safe_next(request, default_next), "action": request.path},
+    )
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    return login_page(request, channel="page", default_next="core:home")
 
 
 @require_POST
@@ -76,11 +81,20 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        for device in confirmed_devices(user):
-            if device.verify_token(form.cleaned_data["token"].strip()):
-                otp_login(request, device)
-                return redirect(_safe_next(request))
-        form.add_error("token", _("The code is wrong or has expired."))
+        try:
+            device = second_factor_verify(
+                request=request, user=user, token=form.cleaned_data["token"]
+            )
+        except AccountLocked as locked:
+            # Too many wrong codes: the half-open session ends with the lock.
+            logout(request)
+            messages.error(request, locked.message())
+            return redirect("accounts:login")
+        except AuthenticationFailed as refused:
+            form.add_error("token", refused.message())
+        else:
+            otp_login(request, device)
+            return redirect(_safe_next(request))
     return render(request, "accounts/otp_verify.html", {"form": form, "next": _safe_next(request)})
 
 
@@ -119,3 +133,35 @@ def preferences(request: HttpRequest) -> HttpResponse:
         "accounts/preferences.html",
         {"form": form, "has_device": bool(confirmed_devices(request.user))},  # type: ignore[arg-type]
     )
+
+
+@login_required
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = PasswordChangeForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            password_change(
+                request=request,
+                user=user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password1"],
+            )
+        except AccountLocked as locked:
+            logout(request)
+            messages.error(request, locked.message())
+            return redirect("accounts:login")
+        except AuthenticationFailed as refused:
+            form.add_error("old_password", refused.message())
+        else:
+            # This session carries on under the new password; every other one has ended.
+            update_session_auth_hash(request, user)
+            messages.success(
+                request,
+                _(
+                    "Your password is changed. You are logged out everywhere else, and your "
+                    "personal access tokens no longer work."
+                ),
+            )
+            return redirect("accounts:preferences")
+    return render(request, "accounts/password_change.html", {"form": form})

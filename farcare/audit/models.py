@@ -31,7 +31,23 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
-class AuditEvent(models.Model):
+class AppendOnly(models.Model):
+    """Rows that are written once and never changed or removed (the database refuses it too on
+    PostgreSQL, by trigger)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit events are append-only")
+
+
+class AuditEvent(AppendOnly):
     """One link of the hash chain. `hash` covers every other field and the previous link's hash,
     so altering, removing or inserting a row breaks the chain at that row."""
 
@@ -61,13 +77,23 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.actor_username} {self.action} {self.patient_uuid or ''}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("audit events are append-only")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("audit events are append-only")
+class AuditEventPatient(AppendOnly):
+    """A patient an audit record showed besides its own `patient_uuid`: everyone a search or a
+    list put on the screen. The list itself is part of the record's hashed `details`
+    ("patients_shown"), so the chain covers it; these rows index it, so that "who looked at my
+    record" finds the searches that showed the patient. Append-only like the records."""
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="patient_links")
+    patient_uuid = models.UUIDField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "patient_uuid"], name="audit_patient_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.event_id} showed {self.patient_uuid}"
 
 
 class AuditChainHead(models.Model):

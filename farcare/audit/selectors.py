@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from farcare.accounts.models import User
 
-from .models import AuditAction, AuditEvent
+from .models import AuditAction, AuditEvent, AuditEventPatient
 
 
 def audit_events(
@@ -19,7 +19,7 @@ def audit_events(
         events = events.filter(actor_username=actor)
     if patient:
         try:
-            events = events.filter(patient_uuid=UUID(patient))
+            events = events.filter(_concerning(UUID(patient)))
         except ValueError:
             return AuditEvent.objects.none()
     if action:
@@ -27,6 +27,12 @@ def audit_events(
     if purpose:
         events = events.filter(purpose=purpose)
     return events.order_by("-seq")
+
+
+def _concerning(patient_uuid: UUID) -> Q:
+    """Records about the patient, and records of searches and lists that showed them."""
+    linked = AuditEventPatient.objects.filter(patient_uuid=patient_uuid).values("event_id")
+    return Q(patient_uuid=patient_uuid) | Q(pk__in=linked)
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class AccessLine:
 def who_accessed(patient_uuid: UUID) -> list[AccessLine]:
     """Who looked at or changed a patient's record: what the patient is shown."""
     events = list(
-        AuditEvent.objects.filter(patient_uuid=patient_uuid)
+        AuditEvent.objects.filter(_concerning(patient_uuid))
         .exclude(action=AuditAction.REVIEW)
         .order_by("-seq")[:500]
     )

@@ -179,6 +179,10 @@ def news2_score(vitals: Mapping[str, object]) -> News2Result:
         raise ValueError(f"SpO2 scale must be 1 or 2, not {scale_value!r}")
     scale = int(scale_value)
     on_oxygen = _boolean(present["on_oxygen"]) if "on_oxygen" in present else None
+    if on_oxygen is None and "oxygen_flow" in present:
+        # A flow of oxygen is supplemental oxygen, however it was recorded (a FHIR client sends
+        # LOINC 3151-8, not FarCare's "air or oxygen"); a flow of 0 says nothing either way.
+        on_oxygen = True if _number("oxygen_flow", present["oxygen_flow"]) > 0 else None
 
     scores: dict[str, int] = {}
     if "respiratory_rate" in present:

@@ -5,6 +5,8 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
+from django.urls import reverse_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -83,15 +85,41 @@ def _vital_field(key: str) -> forms.Field:
     )
 
 
+def limit_length(field: forms.Field, limit: int) -> None:
+    """A configurable limit (settings are read per form, not at import): the browser stops
+    typing at it and the form refuses beyond it with Django's own translated message."""
+    assert isinstance(field, forms.CharField)
+    field.max_length = limit
+    field.validators.append(MaxLengthValidator(limit))
+    field.widget.attrs["maxlength"] = str(limit)
+
+
 class RequestForm(forms.Form):
     client_token = forms.UUIDField(widget=forms.HiddenInput)
     specialty = forms.ModelChoiceField(
         label=_("Specialty"), queryset=Specialty.objects.all(), to_field_name="code"
     )
     form = forms.ChoiceField(label=_("Form"), choices=ConsultForm.choices, widget=forms.RadioSelect)
-    mode = forms.ChoiceField(label=_("Mode"), choices=ConsultMode.choices)
+    # Choosing the mode fetches the consilium size field, or nothing (HTMX; no script on the
+    # page, which the Content-Security-Policy forbids).
+    mode = forms.ChoiceField(
+        label=_("Mode"),
+        choices=ConsultMode.choices,
+        widget=forms.Select(
+            attrs={
+                "hx-get": reverse_lazy("consults:consilium_size"),
+                "hx-trigger": "change",
+                "hx-target": "#consilium-size",
+                "hx-swap": "innerHTML",
+            }
+        ),
+    )
     consilium_size = forms.IntegerField(
-        label=_("Consultants in the consilium"), min_value=2, max_value=5, initial=2
+        label=_("Consultants in the consilium"),
+        min_value=2,
+        max_value=5,
+        initial=2,
+        required=False,
     )
     language = forms.ChoiceField(label=_("Language of the request"), choices=settings.LANGUAGES)
     question = forms.CharField(
@@ -112,6 +140,13 @@ class RequestForm(forms.Form):
         for key in VITAL_FIELD_ORDER:
             self.fields[f"vital_{key}"] = _vital_field(key)
         self.vitals: dict[str, Any] = {}
+        limit_length(self.fields["question"], settings.FARCARE_QUESTION_MAX_CHARS)
+        limit_length(self.fields["summary"], settings.FARCARE_SUMMARY_MAX_CHARS)
+
+    @property
+    def asks_consilium_size(self) -> bool:
+        """Show the size field: a consilium is chosen, or a size was refused."""
+        return self["mode"].value() == ConsultMode.CONSILIUM or bool(self["consilium_size"].errors)
 
     def vital_fields(self) -> list[forms.BoundField]:
         return [self[f"vital_{key}"] for key in VITAL_FIELD_ORDER]
@@ -127,7 +162,25 @@ class RequestForm(forms.Form):
         for key, message in errors.items():
             self.add_error(f"vital_{key}", message)
         self.vitals = values
+        self._clean_consilium_size(cleaned)
         return cleaned
+
+    def _clean_consilium_size(self, cleaned: dict[str, Any]) -> None:
+        size = cleaned.get("consilium_size")
+        if cleaned.get("mode") == ConsultMode.CONSILIUM or size is None:
+            return
+        if size == self.fields["consilium_size"].initial:
+            # What a page drawn before the field became conditional still sends: no choice
+            # was made, so there is nothing to keep.
+            cleaned["consilium_size"] = None
+            return
+        self.add_error(
+            "consilium_size",
+            _(
+                "The number of consultants is for a consilium only: choose that mode, or "
+                "leave the number out."
+            ),
+        )
 
 
 class MessageForm(forms.Form):
@@ -137,6 +190,10 @@ class MessageForm(forms.Form):
     )
     attachments = MultipleFileField(label=_("Attachments"), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit_length(self.fields["body"], settings.FARCARE_MESSAGE_MAX_CHARS)
 
 
 class ReasonForm(forms.Form):

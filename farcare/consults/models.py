@@ -451,6 +451,13 @@ class Attachment(models.Model):
     original_requested_at = models.DateTimeField(null=True, blank=True)
     # When someone on the consultant's side first opened it: the requester sees "read".
     viewed_at = models.DateTimeField(null=True, blank=True)
+    # The requester's word that the file shows no name or number of the patient: until then a
+    # file other than DICOM (which is de-identified by rule) is withheld from a consultant
+    # abroad, since no program finds a name in a photo of a discharge letter (domain.md §3).
+    identity_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    identity_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["uploaded_at", "pk"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db.models import (
     Case,
     Exists,
@@ -23,13 +24,17 @@ from django.utils.translation import gettext as _
 from farcare.access.policy import ConsultView
 from farcare.accounts.models import Role, User
 from farcare.network.models import PractitionerRole, PractitionerRoleKind
+from farcare.patients.models import ConsentKind
 
+from .attachments import ALLOWED
 from .models import (
     OPEN_STATUSES,
     Assignment,
+    Attachment,
     Consultation,
     Status,
 )
+from .workflow import Side
 
 WORKLIST_LIMIT = 200
 
@@ -213,6 +218,92 @@ def case_patient(consultation: Consultation, view: ConsultView, today: date) -> 
         patient.get_sex_display(),
         str(patient.uuid),
     )
+
+
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+DICOM = "application/dicom"
+# The file name extension a content type travels with (the first one ALLOWED names).
+EXTENSIONS = {content_type: ext for ext, (content_type, _m, _o) in reversed(ALLOWED.items())}
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """A file of the case as this reader sees it. Abroad: a neutral name ("Photo 1") instead of
+    the name it came with (which often names the patient), and a file other than DICOM withheld
+    until the requester has checked that it shows no name or number."""
+
+    attachment: Attachment
+    name: str
+    filename: str  # for Content-Disposition
+    withheld: bool
+    needs_check: bool  # the requester is asked to check it before it may go abroad
+
+
+def may_go_abroad(consultation: Consultation) -> bool:
+    """Can this case reach a partner abroad: the patient agreed to that transfer, or it is
+    routed there already."""
+    routed = consultation.routed_facility
+    if routed is not None and routed.country != settings.FARCARE_HOME_COUNTRY:
+        return True
+    return consultation.patient.consents.filter(
+        kind=ConsentKind.TRANSFER_ABROAD, revoked_at__isnull=True
+    ).exists()
+
+
+def _neutral(item: Attachment, number: int, code: str) -> tuple[str, str]:
+    if item.conclusion_id is not None:
+        version = item.conclusion.version  # type: ignore[union-attr]
+        return (
+            _("Conclusion, version %(v)s") % {"v": version},
+            f"case-{code}-conclusion-v{version}.pdf",
+        )
+    if item.content_type in PHOTO_TYPES:
+        name, slug = _("Photo %(n)s") % {"n": number}, "photo"
+    elif item.content_type == DICOM:
+        name, slug = _("Image %(n)s") % {"n": number}, "image"
+    else:
+        name, slug = _("Document %(n)s") % {"n": number}, "document"
+    return name, f"case-{code}-{slug}-{number}{EXTENSIONS.get(item.content_type, '')}"
+
+
+def case_files(
+    consultation: Consultation, view: ConsultView, items: list[Attachment] | None = None
+) -> list[CaseFile]:
+    """Every file of the case in order, numbered as they came (conclusions apart)."""
+    if items is None:
+        items = list(
+            consultation.attachments.select_related("uploaded_by", "conclusion").order_by(
+                "uploaded_at", "pk"
+            )
+        )
+    code = consultation.uuid.hex[:8]
+    asking = Side.REQUESTER in view.sides and may_go_abroad(consultation)
+    files = []
+    number = 0
+    for item in items:
+        if item.conclusion_id is None:
+            number += 1
+        checkable = item.conclusion_id is None and item.content_type != DICOM
+        unchecked = checkable and item.identity_checked_at is None
+        if view.pseudonymised:
+            name, filename = _neutral(item, number, code)
+        else:
+            name, filename = item.original_name, item.original_name
+        files.append(
+            CaseFile(
+                attachment=item,
+                name=name,
+                filename=filename,
+                withheld=view.pseudonymised and unchecked,
+                needs_check=asking and unchecked,
+            )
+        )
+    return files
+
+
+def case_file(item: Attachment, view: ConsultView) -> CaseFile:
+    consultation = item.consultation
+    return next(f for f in case_files(consultation, view) if f.attachment.pk == item.pk)
 
 
 def worklist_for(user: User) -> tuple[str, QuerySet[Consultation]]:

@@ -9,11 +9,13 @@ import uuid as uuid_lib
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from farcare.access.policy import Action, consult_sides
 from farcare.access.services import require
@@ -29,6 +31,7 @@ from farcare.signatures.services import sign_document
 
 from . import alerts, routing
 from .attachments import attachment_declare, attachment_store, check_upload
+from .identity_check import PatientFacts, find_identity
 from .models import (
     Acknowledgement,
     Assignment,
@@ -58,7 +61,8 @@ class RequestData:
     mode: str = ConsultMode.DEFERRED
     language: str = "ru"
     vitals: dict[str, Any] = field(default_factory=dict)
-    consilium_size: int = 2
+    # Only for a consilium (2 when not given); any other mode refuses a size.
+    consilium_size: int | None = None
     files: list[UploadedFile] = field(default_factory=list)
 
 
@@ -126,12 +130,83 @@ def _store_vitals(consultation: Consultation, vitals: dict[str, Any]) -> None:
     consultation.suggested_form = str(result.suggested_form) if result.parameters_scored else ""
 
 
+# How a finding of farcare.consults.identity_check is named to the user.
+IDENTITY_KINDS = {
+    "family name": gettext_lazy("family name"),
+    "given name": gettext_lazy("given name"),
+    "patronymic": gettext_lazy("patronymic"),
+    "SNILS": gettext_lazy("SNILS"),
+    "OMS policy": gettext_lazy("OMS policy number"),
+    "phone": gettext_lazy("phone"),
+    "birth date": gettext_lazy("birth date"),
+}
+CONSILIUM_SIZES = range(2, 6)
+
+
+def identity_problem(text: str, patient: Patient) -> str:
+    """Why `text` may not be sent as it is (it names the patient), or ''. Free text of a case
+    may be read abroad, where the patient must stay unnamed (domain.md §3): every request can
+    be routed on to a partner abroad while it is open (a decline, a breach, a reassignment), so
+    it is checked whatever the routing is now."""
+    findings = find_identity(text, PatientFacts.of(patient))
+    if not findings:
+        return ""
+    found = ", ".join(str(IDENTITY_KINDS.get(f.kind, f.kind)) for f in findings)
+    return _(
+        "This text names the patient (%(found)s). A consultant abroad may read it: describe "
+        "the patient without names or numbers; the case already says who it is to those "
+        "who may know."
+    ) % {"found": found}
+
+
+def length_problem(text: str, limit: int, what: str) -> str:
+    if len(text) <= limit:
+        return ""
+    return _(
+        "%(what)s is %(length)s characters long; the limit is %(limit)s. Shorten it, or "
+        "attach the rest as a document."
+    ) % {"what": what, "length": len(text), "limit": limit}
+
+
+def _check_text(
+    errors: dict[str, str], name: str, text: str, limit: int, what: str, patient: Patient
+) -> None:
+    problem = length_problem(text, limit, what) or identity_problem(text, patient)
+    if problem:
+        errors[name] = problem
+
+
 def _check_request(accessor: Accessor, patient: Patient, data: RequestData) -> None:
     if accessor.user is None or accessor.user.role != Role.CLINICIAN:
         raise PermissionDenied(_("Only a requesting clinician asks for a consultation."))
     errors: dict[str, str] = {}
     if not data.question.strip():
         errors["question"] = _("Write the question you want answered.")
+    else:
+        _check_text(
+            errors,
+            "question",
+            data.question,
+            settings.FARCARE_QUESTION_MAX_CHARS,
+            _("The question"),
+            patient,
+        )
+    _check_text(
+        errors,
+        "summary",
+        data.summary,
+        settings.FARCARE_SUMMARY_MAX_CHARS,
+        _("The clinical summary"),
+        patient,
+    )
+    if data.consilium_size is not None:
+        if data.mode != ConsultMode.CONSILIUM:
+            errors["consilium_size"] = _(
+                "The number of consultants is for a consilium only: choose that mode, or "
+                "leave the number out."
+            )
+        elif data.consilium_size not in CONSILIUM_SIZES:
+            errors["consilium_size"] = _("A consilium has 2 to 5 consultants.")
     if data.form not in ConsultForm.values:
         errors["form"] = _("Choose the form: emergency, urgent or planned.")
     if data.mode not in ConsultMode.values:
@@ -264,7 +339,9 @@ def _submit(
 
 
 def _team_size(data: RequestData) -> int:
-    return max(2, data.consilium_size) if data.mode == ConsultMode.CONSILIUM else 1
+    if data.mode != ConsultMode.CONSILIUM:
+        return 1
+    return max(2, data.consilium_size or 2)
 
 
 def _abroad_allowed(consultation: Consultation) -> bool:
@@ -452,6 +529,11 @@ def message_post(
         _require_side(accessor, consultation, Side.REQUESTER)
     if not body.strip() and not files:
         raise ValidationError({"body": _("The message is empty.")})
+    problem = length_problem(
+        body.strip(), settings.FARCARE_MESSAGE_MAX_CHARS, _("The message")
+    ) or identity_problem(body, consultation.patient)
+    if problem:
+        raise ValidationError({"body": problem})
     for upload in files or []:
         check_upload(upload)
     with transaction.atomic():
@@ -713,3 +795,45 @@ def consult_acknowledge(
         record_event(locked, event="acknowledged", actor=accessor.user, note=action)
         _audit(accessor, locked, AuditAction.UPDATE, {"event": "acknowledge", "action": action})
     return acknowledgement
+
+
+# Files that are read as text when the requester marks them: a number or a name in them is found
+# by the same rules as in the question (a PDF or a photo is left to the requester's eyes).
+TEXT_TYPES = frozenset({"text/plain", "text/csv", "application/xml"})
+
+
+def _file_text(attachment: Attachment) -> str:
+    if attachment.content_type not in TEXT_TYPES or not attachment.file:
+        return ""
+    with attachment.file.open("rb") as source:
+        raw = source.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1251", errors="replace")  # what Russian Windows software writes
+
+
+def attachment_mark_checked(*, accessor: Accessor, attachment: Attachment) -> Attachment:
+    """The requester says the file shows no name or number of the patient: from now on it may
+    go to a consultant abroad (pseudonymised under a neutral name). Recorded with who and when,
+    and audited. A text file that does name the patient is refused, saying what was found."""
+    consultation = attachment.consultation
+    _require_side(accessor, consultation, Side.REQUESTER)
+    problem = identity_problem(_file_text(attachment), consultation.patient)
+    if problem:
+        raise ValidationError(problem)
+    with transaction.atomic():
+        locked = Attachment.objects.select_for_update().get(pk=attachment.pk)
+        if locked.identity_checked_at is None:
+            locked.identity_checked_by = accessor.user
+            locked.identity_checked_at = timezone.now()
+            locked.save(update_fields=["identity_checked_by", "identity_checked_at"])
+            Consultation.objects.filter(pk=consultation.pk).update(updated_at=timezone.now())
+            audit_record(
+                accessor=accessor,
+                action=AuditAction.UPDATE,
+                patient_uuid=consultation.patient.uuid,
+                record=locked,
+                details={"identity_checked": True},
+            )
+    return locked

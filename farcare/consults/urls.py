@@ -6,6 +6,7 @@ app_name = "consults"
 urlpatterns = [
     path("", views.worklist, name="worklist"),
     path("new/<uuid:patient_uuid>/", views.new_request, name="new"),
+    path("new/consilium-size/", views.consilium_size, name="consilium_size"),
     path("news2/", views.news2_preview, name="news2"),
     path("<uuid:consultation_uuid>/", views.detail, name="detail"),
     path("<uuid:consultation_uuid>/accept/", views.accept, name="accept"),
@@ -30,5 +31,10 @@ urlpatterns = [
         "attachments/<uuid:attachment_uuid>/request/",
         views.attachment_request,
         name="attachment_request",
+    ),
+    path(
+        "attachments/<uuid:attachment_uuid>/checked/",
+        views.attachment_checked,
+        name="attachment_checked",
     ),
 ]

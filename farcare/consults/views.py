@@ -22,6 +22,8 @@ from farcare.audit.services import Accessor, audit_record
 from farcare.clinical import icd10
 from farcare.clinical.news2 import news2_score
 from farcare.clinical.vitals import VITALS, parse_vitals
+from farcare.imaging.errors import ImagingError
+from farcare.imaging.metadata import STRIPPABLE, strip_metadata
 from farcare.patients.models import Patient
 from farcare.signatures.services import verify_document
 from farcare.sync.selectors import case_delivery
@@ -103,7 +105,7 @@ def new_request(request: HttpRequest, patient_uuid: str) -> HttpResponse:
             question=form.cleaned_data["question"],
             summary=form.cleaned_data["summary"],
             vitals=form.vitals,
-            consilium_size=form.cleaned_data.get("consilium_size") or 2,
+            consilium_size=form.cleaned_data.get("consilium_size"),
             files=form.cleaned_data.get("attachments") or [],
         )
         token = form.cleaned_data["client_token"]
@@ -127,6 +129,14 @@ def new_request(request: HttpRequest, patient_uuid: str) -> HttpResponse:
         "consults/new.html",
         {"form": form, "patient": patient, **_news2_context(form.vitals if form.is_bound else {})},
     )
+
+
+@login_required
+def consilium_size(request: HttpRequest) -> HttpResponse:
+    """The request form's consilium size field for the chosen mode: the field for a consilium,
+    nothing otherwise (HTMX swaps it in as the mode changes)."""
+    form = RequestForm(initial={"mode": request.GET.get("mode", "")})
+    return render(request, "consults/_consilium_size.html", {"form": form})
 
 
 def _news2_context(vitals: dict[str, Any], errors: dict[str, str] | None = None) -> dict[str, Any]:
@@ -211,6 +221,9 @@ def _detail_context(
         checked.append({"conclusion": conclusion, "verification": result, "labels": labels})
     sides = set(view.sides)
     version = consultation.version
+    files = selectors.case_files(consultation, view)
+    by_pk = {f.attachment.pk: f for f in files}
+    messages_ = consultation.messages.select_related("author").prefetch_related("attachments")
     return {
         "c": consultation,
         "view": view,
@@ -228,9 +241,12 @@ def _detail_context(
             )
             for v in consultation.vitals.all()
         ],
-        "attachments": consultation.attachments.select_related("uploaded_by"),
+        "files": files,
         "timeline": consultation.transitions.select_related("actor"),
-        "thread": consultation.messages.select_related("author").prefetch_related("attachments"),
+        "thread": [
+            {"m": m, "files": [by_pk[a.pk] for a in m.attachments.all() if a.pk in by_pk]}
+            for m in messages_
+        ],
         "team": consultation.assignments.filter(ended_at__isnull=True).select_related(
             "consultant", "facility"
         ),
@@ -464,29 +480,84 @@ def conclusion_print(request: HttpRequest, consultation_uuid: str, version: int)
                 "labels": labels,
                 "patient": patient,
                 "print_language": language,
+                "materials": [
+                    f.name
+                    for f in selectors.case_files(consultation, view)
+                    if f.attachment.conclusion_id is None
+                ],
             },
         )
+
+
+def _text(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _withheld(name: str) -> HttpResponse:
+    return _text(
+        _(
+            "%(name)s is withheld: awaiting the requester's check that it shows no name or "
+            "number of the patient."
+        )
+        % {"name": name},
+        403,
+    )
 
 
 @login_required
 def attachment(request: HttpRequest, attachment_uuid: str) -> HttpResponseBase:
     item, view = _attachment(request, attachment_uuid)
+    shown = selectors.case_file(item, view)
+    if shown.withheld:
+        return _withheld(shown.name)
     if not item.file:
-        return HttpResponse(
-            _("The original of %(name)s has not arrived yet.") % {"name": item.original_name},
-            status=404,
-            content_type="text/plain; charset=utf-8",
-        )
+        return _text(_("The original of %(name)s has not arrived yet.") % {"name": shown.name}, 404)
+    inline = item.content_type in selectors.PHOTO_TYPES
+    if view.pseudonymised:
+        abroad = _for_abroad(request, item, view, shown)
+        _audit_attachment(request, item, "original", view)
+        return abroad
     _audit_attachment(request, item, "original", view)
-    if view.pseudonymised and item.content_type == "application/dicom":
-        # A consultant abroad gets DICOM de-identified (basic confidentiality profile).
-        return dicom_for_abroad(item, case_code=item.consultation.uuid.hex[:8])
     return FileResponse(
         item.file.open("rb"),
         content_type=item.content_type,
-        as_attachment=item.content_type not in ("image/jpeg", "image/png", "image/webp"),
-        filename=item.original_name,
+        as_attachment=not inline,
+        filename=shown.filename,
     )
+
+
+def _for_abroad(
+    request: HttpRequest, item: Attachment, view: Any, shown: selectors.CaseFile
+) -> HttpResponse:
+    """What a consultant abroad gets of a file: never the bytes as stored."""
+    consultation = item.consultation
+    if item.content_type == "application/dicom":
+        # De-identified by the basic confidentiality profile.
+        return dicom_for_abroad(item, case_code=consultation.uuid.hex[:8])
+    if item.conclusion is not None:
+        # The filed PDF names the patient: made again with the case's pseudonym.
+        patient = selectors.case_patient(consultation, view, timezone.localdate())
+        language = consultation.requester.language or consultation.language or "ru"
+        content = render_conclusion(
+            item.conclusion, language=language, pseudonymised_label=patient.label
+        )
+        return _download(content, "application/pdf", shown.filename, inline=False)
+    with item.file.open("rb") as source:
+        content = source.read()
+    if item.content_type in STRIPPABLE:
+        try:
+            content = strip_metadata(content, item.content_type)
+        except ImagingError as error:
+            return _text(str(error), 422)
+        return _download(content, item.content_type, shown.filename, inline=True)
+    return _download(content, item.content_type, shown.filename, inline=False)
+
+
+def _download(content: bytes, content_type: str, filename: str, *, inline: bool) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    kind = "inline" if inline else "attachment"
+    response["Content-Disposition"] = f'{kind}; filename="{filename}"'
+    return response
 
 
 @login_required
@@ -494,6 +565,9 @@ def attachment_preview(request: HttpRequest, attachment_uuid: str) -> HttpRespon
     item, view = _attachment(request, attachment_uuid)
     if not item.preview:
         raise Http404
+    shown = selectors.case_file(item, view)
+    if shown.withheld:
+        return _withheld(shown.name)
     if view.pseudonymised and not dicom_pixels_shareable(item):
         return HttpResponse(
             _("This image may show identifiers in its pixels; it is not sent abroad."),
@@ -514,14 +588,39 @@ def attachment_request(request: HttpRequest, attachment_uuid: str) -> HttpRespon
     messages.success(
         request,
         _("The original of %(name)s was asked for: it comes with the station's next sync.")
-        % {"name": item.original_name},
+        % {"name": selectors.case_file(item, view).name},
     )
+    return redirect("consults:detail", item.consultation.uuid)
+
+
+@login_required
+@require_POST
+def attachment_checked(request: HttpRequest, attachment_uuid: str) -> HttpResponse:
+    """The requester: "this file shows no name or number of the patient"."""
+    item, view = _attachment(request, attachment_uuid)
+    if Side.REQUESTER not in view.sides:
+        raise PermissionDenied(_("Only the requester checks the files they sent."))
+    try:
+        services.attachment_mark_checked(accessor=Accessor.from_request(request), attachment=item)
+    except ValidationError as error:
+        messages.error(
+            request,
+            _("%(name)s was not marked: %(problem)s")
+            % {"name": item.original_name, "problem": " ".join(error.messages)},
+        )
+    else:
+        messages.success(
+            request,
+            _("%(name)s is marked as showing no name or number; it may go abroad.")
+            % {"name": item.original_name},
+        )
     return redirect("consults:detail", item.consultation.uuid)
 
 
 def _attachment(request: HttpRequest, attachment_uuid: str) -> tuple[Attachment, Any]:
     item = get_object_or_404(
-        Attachment.objects.select_related("consultation__patient"), uuid=attachment_uuid
+        Attachment.objects.select_related("consultation__patient", "conclusion"),
+        uuid=attachment_uuid,
     )
     _consultation, view = _case(request, str(item.consultation.uuid))
     return item, view

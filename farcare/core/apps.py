@@ -6,3 +6,7 @@ class CoreConfig(AppConfig):
     name = "farcare.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        # Every database connection reports lock timeouts to the request it serves.
+        from . import contention  # noqa: F401

@@ -8,6 +8,10 @@ class FhirConfig(AppConfig):
     verbose_name = _("FHIR API")
 
     def ready(self) -> None:
-        from . import versioning
+        from farcare.accounts.signals import password_changed
+
+        from . import tokens, versioning
 
         versioning.connect()
+        # A changed password ends the user's personal tokens (accounts never imports fhir).
+        password_changed.connect(tokens.revoke_on_password_change, dispatch_uid="fhir-tokens")

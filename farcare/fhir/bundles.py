@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -30,6 +31,7 @@ from django.http import HttpRequest, HttpResponse
 from farcare.access.services import PatientAccessDenied
 from farcare.audit.models import AuditAction
 from farcare.audit.services import audit_record
+from farcare.core.contention import busy_message, is_busy, retry_after
 
 from . import views
 from .auth import Principal, authenticate
@@ -128,6 +130,17 @@ def parse_entries(bundle: dict[str, Any], *, strict: bool) -> list[Entry | FhirE
     raw_entries = bundle.get("entry") or []
     if not isinstance(raw_entries, list):
         raise bad_request("Bundle.entry must be a list.", ["Bundle.entry"])
+    limit = max_entries()
+    if len(raw_entries) > limit:
+        # One transaction holds the database for all its entries: a huge one would stall every
+        # other writer (and on SQLite every other request) for its whole run.
+        raise FhirError(
+            413,
+            "too-costly",
+            f"A bundle may have at most {limit} entries; this one has {len(raw_entries)}. "
+            "Send it in smaller bundles.",
+            expression=["Bundle.entry"],
+        )
     parsed: list[Entry | FhirError] = []
     full_urls: set[str] = set()
     for index, raw in enumerate(raw_entries):
@@ -147,6 +160,14 @@ def parse_entries(bundle: dict[str, Any], *, strict: bool) -> list[Entry | FhirE
             full_urls.add(entry.full_url)
         parsed.append(entry)
     return parsed
+
+
+DEFAULT_MAX_ENTRIES = 1000
+
+
+def max_entries() -> int:
+    """FARCARE_FHIR_MAX_BUNDLE_ENTRIES: the most entries a transaction or batch may carry."""
+    return int(getattr(settings, "FARCARE_FHIR_MAX_BUNDLE_ENTRIES", None) or DEFAULT_MAX_ENTRIES)
 
 
 def _parse_entry(index: int, raw: Any) -> Entry:
@@ -412,6 +433,11 @@ def as_fhir_error(error: Exception) -> FhirError:
         return forbidden(str(error) or "Access refused.")
     if isinstance(error, ValidationError):
         return business_rule(" ".join(error.messages))
+    if is_busy(error):
+        # The database stayed locked past the busy timeout: this entry may be sent again.
+        return FhirError(
+            503, "lock-error", busy_message(), headers={"Retry-After": str(retry_after())}
+        )
     if isinstance(error, IntegrityError):
         # Two submissions of the same bundle racing: the other one created it first.
         return FhirError(409, "conflict", "A concurrent request created this resource: resubmit.")

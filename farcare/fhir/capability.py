@@ -38,6 +38,36 @@ RESOURCE_OPERATIONS = {
     ]
 }
 
+# What a client needs to know beyond the search parameters, per resource type.
+RESOURCE_DOCUMENTATION = {
+    "Observation": (
+        "Vital signs in LOINC with UCUM units: respiratory rate 9279-1 (/min), SpO2 59408-5 or "
+        "2708-6 (%), systolic blood pressure 8480-6 (mm[Hg]), heart rate 8867-4 (/min), body "
+        "temperature 8310-5 (Cel), inhaled oxygen flow 3151-8 (L/min), level of consciousness "
+        "67775-7 (valueCodeableConcept of urn:farcare:acvpu: A, C, V, P, U). Supplemental oxygen "
+        "for NEWS2 is accepted in either standard form: a component coded LOINC 3151-8 with a "
+        "valueQuantity in L/min on the SpO2 Observation (FHIR vital-signs profile), or an "
+        "Observation coded 3151-8 of its own; a flow above 0 L/min means 'on oxygen' and scores "
+        "2. A flow for a patient recorded as breathing air is refused (422). Send basedOn "
+        "ServiceRequest/<id> to add a reading to a consultation and have its NEWS2 rescored."
+    ),
+    "Patient": (
+        "FarCare's record holds the official name (family; given[0] the given name, given[1] "
+        "the patronymic), gender (male, female, other, unknown), the full birth date "
+        "(YYYY-MM-DD; a year or month alone is refused with 422), SNILS and OMS identifiers, "
+        "the first phone and managingOrganization (the home organisation). Every other element "
+        "sent is kept with the record and returned as sent."
+    ),
+}
+REST_DOCUMENTATION = (
+    "Writes keep every element sent: what FarCare's record holds is mapped into it (values it "
+    "normalises or derives, such as displays, are returned in FarCare's form); everything else "
+    "is kept with the resource, versioned with it, and returned on read, search and history. "
+    "An element the record owns and cannot honour is refused with 422 naming it. A request "
+    "body is limited in size and nesting (413, 400); a transaction or batch Bundle carries at "
+    "most FARCARE_FHIR_MAX_BUNDLE_ENTRIES entries (413 beyond)."
+)
+
 
 def capability_statement(base: str) -> dict[str, Any]:
     _load()
@@ -64,6 +94,8 @@ def capability_statement(base: str) -> dict[str, Any]:
             + [{"name": "_id", "type": "token"}]
             + ([{"name": "_lastUpdated", "type": "date"}] if handler.updated_field else []),
         }
+        if resource_type in RESOURCE_DOCUMENTATION:
+            entry["documentation"] = RESOURCE_DOCUMENTATION[resource_type]
         if resource_type in RESOURCE_OPERATIONS:
             entry["operation"] = RESOURCE_OPERATIONS[resource_type]
         if handler.includes:
@@ -89,6 +121,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
+                "documentation": REST_DOCUMENTATION,
                 "security": {
                     "cors": False,
                     "service": [

@@ -33,6 +33,28 @@ class ResourceVersion(models.Model):
         return f"{self.resource_type}/{self.logical_id}/_history/{self.version_id}"
 
 
+class StoredRemainder(models.Model):
+    """What a client wrote into a resource that FarCare's record does not hold (remainder.py),
+    merged into every rendering of the resource; each version keeps it as it was then."""
+
+    resource_type = models.CharField(max_length=40)
+    logical_id = models.CharField(max_length=64)
+    content = models.JSONField(default=dict)
+    # The fingerprint of the rendering it was computed against (a narrative goes stale after).
+    basis = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource_type", "logical_id"], name="fhir_remainder_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"remainder of {self.resource_type}/{self.logical_id}"
+
+
 class SystemClient(models.Model):
     """A system that calls the FHIR API on its own behalf (SMART Backend Services): a regional
     health information system, a laboratory, a partner hospital's gateway. It acts through its

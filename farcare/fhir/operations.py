@@ -184,9 +184,12 @@ def everything(request: HttpRequest, logical_id: str) -> HttpResponse:
 
 def _whole(given: dict[str, str], name: str, default: int) -> int:
     try:
-        return int(given.get(name, default))
+        value = int(given.get(name, default))
     except ValueError as error:
         raise bad_request(f"{name} must be a whole number.", [name]) from error
+    if value < 0:
+        raise bad_request(f"{name} must be 0 or more.", [name])
+    return value
 
 
 def _may(principal: Principal, handler: Handler, interaction: str) -> bool:

@@ -50,6 +50,16 @@ class Handler:
     search_params: ClassVar[dict[str, SearchParam]] = {}
     includes: ClassVar[tuple[Include, ...]] = ()
     default_sort: ClassVar[str] = "pk"
+    # What a write keeps beyond the record (remainder.py): elements whose sent value must not
+    # differ from the record's (else 422), and elements whose sent value replaces the stand-in
+    # the handler derives.
+    refused_elements: ClassVar[frozenset[str]] = frozenset()
+    replaced_elements: ClassVar[frozenset[str]] = frozenset()
+
+    def consumed(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """The submitted resource without what the write consumed into the record in another
+        shape (a file's bytes become a Binary): that is not kept twice."""
+        return resource
 
     def queryset(self, principal: Principal) -> QuerySet[Any]:
         """Everything of this type the principal may see (the access policy's scope)."""

@@ -143,6 +143,8 @@ def apply_params(
         name, _colon, modifier = key.partition(":")
         if name in CONTROL:
             continue
+        if modifier and name in ("_id", "_lastUpdated"):
+            raise _unknown_modifier(name, modifier)
         if name == "_id":
             queryset = queryset.filter(**{f"{handler.lookup}__in": _ids(raw)})
             continue
@@ -157,6 +159,8 @@ def apply_params(
                 f"Unknown search parameter {name!r} for {handler.resource_type}",
                 expression=[name],
             )
+        if modifier not in _modifiers(param):
+            raise _unknown_modifier(name, modifier)
         if modifier == "missing":
             queryset = queryset.filter(**{f"{param.path}__isnull": raw == "true"})
             continue
@@ -165,6 +169,30 @@ def apply_params(
             condition |= _one(param, modifier, value)
         queryset = queryset.filter(condition)
     return queryset
+
+
+# The modifiers FarCare implements per parameter type (FHIR R4 §3.1.1.5); any other is refused,
+# since ignoring it would answer a different question than the one asked.
+MODIFIERS = {
+    "string": frozenset({"", "exact", "contains", "missing"}),
+    "token": frozenset({"", "not", "missing"}),
+    "date": frozenset({"", "missing"}),
+    "reference": frozenset({"", "missing"}),
+}
+
+
+def _modifiers(param: SearchParam) -> frozenset[str]:
+    allowed = MODIFIERS.get(param.type, frozenset({""}))
+    if param.type == "reference" and param.target:
+        allowed |= {param.target}  # subject:Patient=<id> names the type the parameter has
+    return allowed
+
+
+def _unknown_modifier(name: str, modifier: str) -> Exception:
+    return bad_request(
+        f"The modifier :{modifier} is not supported for the search parameter {name!r}.",
+        expression=[f"{name}:{modifier}"],
+    )
 
 
 def _one(param: SearchParam, modifier: str, value: str) -> Q:
@@ -293,7 +321,10 @@ def count_of(params: list[tuple[str, str]]) -> int:
     for key, value in params:
         if key == "_count":
             try:
-                return max(0, min(int(value), MAX_COUNT))
+                count = int(value)
             except ValueError as error:
                 raise bad_request("_count must be a whole number") from error
+            if count < 0:
+                raise bad_request("_count must be 0 or more", expression=["_count"])
+            return min(count, MAX_COUNT)
     return DEFAULT_COUNT

@@ -629,6 +629,32 @@ def _revoke_user_token(request: HttpRequest, user: User, accessor: Accessor, val
     messages.success(request, _("The token is revoked; it no longer works."))
 
 
+def revoke_user_tokens(*, user: User, why: str) -> int:
+    """Revoke every personal token of `user` (not a system client's) and audit it; how many."""
+    with transaction.atomic():
+        count = AccessToken.objects.filter(user=user, client__isnull=True, revoked=False).update(
+            revoked=True
+        )
+        if count:
+            audit_record(
+                accessor=Accessor(None, None, "fhir"),
+                action=AuditAction.UPDATE,
+                details={
+                    "what": "fhir_user_token",
+                    "change": "revoked",
+                    "why": why,
+                    "count": count,
+                    "user": str(user.uuid),
+                },
+            )
+    return count
+
+
+def revoke_on_password_change(sender: object, user: User, **kwargs: Any) -> None:
+    """A token issued under the old password must not outlive it (connected in FhirConfig)."""
+    revoke_user_tokens(user=user, why="password_changed")
+
+
 @login_required
 @never_cache
 def user_tokens(request: HttpRequest) -> HttpResponse:

@@ -71,11 +71,13 @@ def ensure_version(
 
 
 def snapshot(handler: Any, obj: Any) -> ResourceVersion:
+    from .remainder import rendered
+
     patient = handler.patient_of(obj)
     return ensure_version(
         handler.resource_type,
         handler.logical_id(obj),
-        handler.to_fhir(obj),
+        rendered(handler, obj),
         patient_uuid=patient.uuid if patient is not None else None,
     )
 

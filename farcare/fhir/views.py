@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +24,7 @@ from farcare.access.services import PatientAccessDenied, authorise
 from farcare.audit.models import AuditAction
 from farcare.audit.services import audit_record
 
-from . import search
+from . import remainder, search
 from .auth import Principal, authenticate
 from .errors import (
     FHIR_JSON,
@@ -109,19 +110,61 @@ def _body(request: HttpRequest) -> dict[str, Any]:
     content_type = request.content_type or ""
     if content_type and not any(kind in content_type for kind in ("json",)):
         raise FhirError(415, "not-supported", "Send application/fhir+json.")
+    limit = max_body_bytes()
+    too_big = FhirError(
+        413, "too-costly", f"The request is larger than this server accepts ({limit} bytes)."
+    )
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > limit:
+        raise too_big
     try:
         raw = request.body
     except RequestDataTooBig as error:
-        raise FhirError(
-            413, "too-costly", "The request is larger than this server accepts."
-        ) from error
+        raise too_big from error
+    if len(raw) > limit:
+        raise too_big
     try:
         data = json.loads(raw or b"{}")
+    except RecursionError as error:  # the parser recurses once per level of nesting
+        raise bad_request(f"The body is nested deeper than {MAX_NESTING} levels.") from error
     except (ValueError, UnicodeDecodeError) as error:
         raise bad_request(f"The body is not JSON: {error}") from error
     if not isinstance(data, dict):
         raise bad_request("The body must be a JSON object.")
+    if nesting(data) > MAX_NESTING:
+        raise bad_request(f"The body is nested deeper than {MAX_NESTING} levels.")
     return data
+
+
+# FHIR resources are a few levels deep (an extension of an extension inside a contained resource
+# is about 15); anything deeper is an attack on the parser and the validator, not a record.
+MAX_NESTING = 64
+
+
+def max_body_bytes() -> int:
+    """FARCARE_FHIR_MAX_BODY_BYTES, else Django's own request limit (which the pages share):
+    resources carry files inline (DocumentReference, Communication)."""
+    configured = getattr(settings, "FARCARE_FHIR_MAX_BODY_BYTES", None)
+    return int(configured or settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2**31)
+
+
+def nesting(value: Any) -> int:
+    """The deepest nesting of objects and arrays in parsed JSON, walked without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _find(handler: Handler, logical_id: str) -> Any:
@@ -283,7 +326,7 @@ def search_bundle(
         audit_record(
             accessor=principal.accessor,
             action=AuditAction.SEARCH,
-            details={"fhir": handler.resource_type, "summary": "count"},
+            details={"fhir": handler.resource_type, "summary": "count", "params": _audited(params)},
         )
         return {"resourceType": "Bundle", "type": "searchset", "total": queryset.count()}
     sort = search.parse_sort(handler, dict(params).get("_sort", ""))
@@ -311,11 +354,16 @@ def search_bundle(
         patient = handler.patient_of(obj)
         if patient is not None:
             patients.append(str(patient.uuid))
-    entries += _includes(request, principal, handler, rows, params)
+    included = _includes(request, principal, handler, rows, params)
+    entries += [entry for entry, _patient in included]
+    patients += [patient for _entry, patient in included if patient is not None]
+    # Every patient the bundle shows is linked to the record: it is on their "who looked at my
+    # record" (the search itself is a disclosure, 323-FZ art. 13).
     audit_record(
         accessor=principal.accessor,
         action=AuditAction.SEARCH,
-        details={"fhir": handler.resource_type, "found": sorted(set(patients))[:500]},
+        details={"fhir": handler.resource_type, "params": _audited(params)},
+        patients=patients,
     )
     self_params = [(k, v) for k, v in params if k != "_cursor"]
     links = [{"relation": "self", "url": _url(base, handler.resource_type, params)}]
@@ -328,6 +376,11 @@ def search_bundle(
     bundle["link"] = links
     bundle["entry"] = entries
     return bundle
+
+
+def _audited(params: list[tuple[str, str]]) -> list[list[str]]:
+    """What was asked, as the audit trail keeps it (bounded: a query is not a document)."""
+    return [[key[:100], value[:200]] for key, value in params if key != "_cursor"][:50]
 
 
 def _params(query: Any) -> list[tuple[str, str]]:
@@ -346,23 +399,24 @@ def _includes(
     handler: Handler,
     rows: list[Any],
     params: list[tuple[str, str]],
-) -> list[dict[str, Any]]:
+) -> list[tuple[dict[str, Any], str | None]]:
+    """The included entries, each with the UUID of the patient it is about (if any)."""
     base = base_url(request)
     seen: set[tuple[str, str]] = set()
-    found: list[dict[str, Any]] = []
+    found: list[tuple[dict[str, Any], str | None]] = []
 
     def add(target: Handler, obj: Any) -> None:
         key = (target.resource_type, target.logical_id(obj))
         if key in seen or not target.queryset(principal).filter(pk=obj.pk).exists():
             return
         seen.add(key)
-        found.append(
-            {
-                "fullUrl": f"{base}/{key[0]}/{key[1]}",
-                "resource": snapshot(target, obj).content,
-                "search": {"mode": "include"},
-            }
-        )
+        entry = {
+            "fullUrl": f"{base}/{key[0]}/{key[1]}",
+            "resource": snapshot(target, obj).content,
+            "search": {"mode": "include"},
+        }
+        patient = target.patient_of(obj)
+        found.append((entry, str(patient.uuid) if patient is not None else None))
 
     for key, value in params:
         if key not in ("_include", "_revinclude"):
@@ -459,6 +513,7 @@ def create_resource(
     started = timezone.now()
     with refusals_kept(principal), transaction.atomic():
         obj = handler.create(principal, resource)
+        keep_remainder(handler, obj, resource)
         existed = ResourceVersion.objects.filter(
             resource_type=handler.resource_type,
             logical_id=handler.logical_id(obj),
@@ -467,6 +522,20 @@ def create_resource(
         version = snapshot(handler, obj)
     # A create that found what it was asked to make (an idempotent resubmission) is a 200.
     return (200 if existed else 201), version
+
+
+def keep_remainder(handler: Handler, obj: Any, resource: dict[str, Any]) -> None:
+    """Keep what the client sent beyond what the record holds (remainder.py); a write replaces
+    what an earlier one kept. Raises 422 for an element the record owns and cannot honour."""
+    fresh = handler.all_objects().filter(pk=obj.pk).first() or obj
+    served = handler.to_fhir(fresh)
+    kept = remainder.compute(
+        handler.consumed(resource),
+        served,
+        refused=handler.refused_elements,
+        replaced=handler.replaced_elements,
+    )
+    remainder.store(handler.resource_type, handler.logical_id(fresh), kept, served)
 
 
 def update_response(
@@ -505,8 +574,9 @@ def update_resource(
                 f"not {wanted}: read it again before changing it."
             )
     with refusals_kept(principal), transaction.atomic():
-        updated = handler.update(principal, obj, resource)
-        version = snapshot(handler, handler.all_objects().get(pk=updated.pk))
+        updated = handler.all_objects().get(pk=handler.update(principal, obj, resource).pk)
+        keep_remainder(handler, updated, resource)
+        version = snapshot(handler, updated)
     return version
 
 
@@ -517,6 +587,6 @@ def delete_resource(principal: Principal, handler: Handler, logical_id: str) -> 
     with refusals_kept(principal), transaction.atomic():
         handler.delete(principal, obj)
         version = ensure_version(
-            handler.resource_type, logical_id, handler.to_fhir(obj), deleted=True
+            handler.resource_type, logical_id, remainder.rendered(handler, obj), deleted=True
         )
     return version

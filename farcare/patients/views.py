@@ -48,10 +48,8 @@ def search(request: HttpRequest) -> HttpResponse:
             audit_record(
                 accessor=Accessor.from_request(request),
                 action=AuditAction.SEARCH,
-                details={
-                    "query": query,
-                    "found": [str(patient.uuid) for patient in results],
-                },
+                details={"query": query},
+                patients=[patient.uuid for patient in results],
             )
     template = (
         "patients/_results.html" if request.headers.get("HX-Request") else "patients/search.html"

@@ -39,7 +39,8 @@ ALLOWED_HOSTS = env_list("FARCARE_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("FARCARE_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, logging in through FarCare's login (farcare/accounts/admin_site.py).
+    "farcare.accounts.apps.FarCareAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -67,6 +68,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (FARCARE_CSP below).
+    "farcare.core.middleware.SecurityHeadersMiddleware",
+    # Outside everything that writes (sessions included): a write that waited too long for the
+    # database becomes 503 with Retry-After instead of a 500.
+    "farcare.core.contention.DatabaseBusyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,22 +114,35 @@ DATABASES = {
         conn_max_age=env_int("FARCARE_DB_CONN_MAX_AGE", 0),
     )
 }
+# A write waits this long for another writer to finish (SQLite's busy timeout, PostgreSQL's
+# lock_timeout); past it the request is answered 503 with Retry-After (farcare.core.contention).
+FARCARE_DB_BUSY_TIMEOUT_SECONDS = env_int("FARCARE_DB_BUSY_TIMEOUT_SECONDS", 20)
+FARCARE_RETRY_AFTER_SECONDS = env_int("FARCARE_RETRY_AFTER_SECONDS", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A fresh checkout has no var/ yet; SQLite cannot create the folder itself.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets readers proceed while a writer commits; IMMEDIATE makes write transactions take
-    # the lock up front, so two writers queue instead of failing halfway.
+    # the lock up front, so two writers queue (for up to the busy timeout) instead of one of
+    # them failing halfway when it tries to upgrade a read to a write.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        "timeout": FARCARE_DB_BUSY_TIMEOUT_SECONDS,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A row lock held by a long transaction: wait, but not for ever.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options["options"] = (
+        f"{_pg_options.get('options', '')} -c lock_timeout={FARCARE_DB_BUSY_TIMEOUT_SECONDS * 1000}"
+    ).strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# Django's ModelBackend that also refuses a locked account, so no path can skip the lockout.
+AUTHENTICATION_BACKENDS = ["farcare.accounts.backends.LockoutModelBackend"]
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -131,7 +150,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -147,6 +169,11 @@ FARCARE_BREAK_GLASS_MINUTES = env_int("FARCARE_BREAK_GLASS_MINUTES", 60)
 # Patients' identities stay in this country's database; consultants elsewhere see pseudonyms.
 FARCARE_HOME_COUNTRY = os.environ.get("FARCARE_HOME_COUNTRY", "RU")
 FARCARE_ATTACHMENT_MAX_MB = env_int("FARCARE_ATTACHMENT_MAX_MB", 25)
+# Free text of a consultation, in characters: a question and a thread message are read on a phone
+# over a satellite link; longer material goes as an attached document.
+FARCARE_QUESTION_MAX_CHARS = env_int("FARCARE_QUESTION_MAX_CHARS", 4000)
+FARCARE_SUMMARY_MAX_CHARS = env_int("FARCARE_SUMMARY_MAX_CHARS", 20000)
+FARCARE_MESSAGE_MAX_CHARS = env_int("FARCARE_MESSAGE_MAX_CHARS", 4000)
 # Resumable uploads (tus, /uploads/): bytes so far in this folder; an unfinished upload expires
 # this long after its last chunk; one request carries at most this much.
 FARCARE_UPLOAD_DIR = Path(os.environ.get("FARCARE_UPLOAD_DIR", VAR_DIR / "uploads"))
@@ -162,6 +189,26 @@ FARCARE_STATION_TIMEOUT_SECONDS = env_int("FARCARE_STATION_TIMEOUT_SECONDS", 60)
 FARCARE_STATION_SMALL_FILE_KB = env_int("FARCARE_STATION_SMALL_FILE_KB", 256)
 # A FHIR DocumentReference carries its file in base64 (4/3 of the size) inside JSON.
 DATA_UPLOAD_MAX_MEMORY_SIZE = (FARCARE_ATTACHMENT_MAX_MB * 4 // 3 + 2) * 1024 * 1024
+# A FHIR request body beyond this is refused with 413 before it is parsed; a Bundle of more
+# entries than this is refused whole (one transaction would hold the database's writer too long).
+FARCARE_FHIR_MAX_BODY_BYTES = env_int("FARCARE_FHIR_MAX_BODY_BYTES", DATA_UPLOAD_MAX_MEMORY_SIZE)
+FARCARE_FHIR_MAX_BUNDLE_ENTRIES = env_int("FARCARE_FHIR_MAX_BUNDLE_ENTRIES", 1000)
+# The audit chain is anchored outside the database (farcare/audit/anchor.py): signed checkpoints
+# in a directory the database's owner cannot rewrite (WORM storage, another host in production),
+# one every this many records and whenever `farcare audit checkpoint` runs. Signing needs the
+# private key; `farcare audit verify` only the public one. A missing key pair is generated on
+# first use unless FARCARE_AUDIT_ANCHOR_GENERATE is off (production: `farcare audit keygen`).
+FARCARE_AUDIT_ANCHOR_DIR = Path(
+    os.environ.get("FARCARE_AUDIT_ANCHOR_DIR", VAR_DIR / "audit-anchor" / "checkpoints")
+)
+FARCARE_AUDIT_ANCHOR_KEY = Path(
+    os.environ.get("FARCARE_AUDIT_ANCHOR_KEY", VAR_DIR / "audit-anchor" / "signing-key.pem")
+)
+FARCARE_AUDIT_ANCHOR_PUBLIC_KEY = Path(
+    os.environ.get("FARCARE_AUDIT_ANCHOR_PUBLIC_KEY", VAR_DIR / "audit-anchor" / "verify-key.pem")
+)
+FARCARE_AUDIT_ANCHOR_GENERATE = env_bool("FARCARE_AUDIT_ANCHOR_GENERATE", True)
+FARCARE_AUDIT_CHECKPOINT_EVERY = env_int("FARCARE_AUDIT_CHECKPOINT_EVERY", 1000)
 # The signer of conclusions: Ed25519 keys per consultant by default; a deployment in Russia
 # plugs in a certified GOST provider here (farcare/signatures/signers.py).
 FARCARE_SIGNER = os.environ.get("FARCARE_SIGNER", "farcare.signatures.signers.Ed25519Signer")
@@ -196,6 +243,27 @@ if os.environ.get("FARCARE_REDIS_URL"):
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 FARCARE_REQUIRE_OTP = env_bool("FARCARE_REQUIRE_OTP", False)
+
+# Content-Security-Policy of every response (farcare.core.middleware): nothing inline, nothing
+# from elsewhere; connect-src also gets ws:// and wss:// of the request's own host (the live
+# worklists). img-src data: and blob: for the favicon and previews drawn in the page.
+FARCARE_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data: blob:",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+# No page uses these; a script that got in cannot either.
+FARCARE_PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), midi=(), "
+    "magnetometer=(), gyroscope=(), accelerometer=(), display-capture=()"
+)
+
 FARCARE_ADMIN_URL = os.environ.get("FARCARE_ADMIN_URL", "admin/")
 
 OTP_TOTP_ISSUER = "FarCare"

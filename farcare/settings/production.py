@@ -22,3 +22,6 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+# The audit anchor's keys are made on purpose (`farcare audit keygen`) and kept apart from the
+# database; a missing key is an error to fix, not something to paper over with a new one.
+FARCARE_AUDIT_ANCHOR_GENERATE = env_bool("FARCARE_AUDIT_ANCHOR_GENERATE", False)

@@ -6,23 +6,31 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
+import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from farcare.access.policy import station_patients
+from farcare.accounts.services import AuthenticationFailed, SecondFactorRequired
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.consults.models import Attachment
+from farcare.core.contention import busy_response, is_busy
 
 from . import hub
 from .models import Station
+
+logger = logging.getLogger(__name__)
 
 
 class GzipJSONParser(Parser):
@@ -49,30 +57,103 @@ api = NinjaAPI(
 )
 
 
+# --- errors: always JSON, each status documented on the operations that answer it ----------
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str | None = None
+
+
+class ValidationErrorOut(Schema):
+    """What django-ninja answers for a body, query or path that does not fit the operation."""
+
+    detail: list[dict[str, Any]]
+
+
+# Every operation may answer these; the 503 comes from farcare.core.contention.
+COMMON_ERRORS: dict[int, Any] = {400: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut}
+AUTH_ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut}
+
+
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
     return api.create_response(request, {"detail": str(error)}, status=403)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": _("Not found.")}, status=404)
+
+
+@api.exception_handler(DjangoValidationError)
+def _invalid(request: HttpRequest, error: DjangoValidationError) -> HttpResponse:
+    return api.create_response(request, {"detail": " ".join(error.messages)}, status=400)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
+    """A station reads JSON, even when the hub fails: busy (503, come back later) or a fault
+    (500, logged with its trace)."""
+    if is_busy(error):
+        return busy_response(request)
+    logger.exception("sync API request failed: %s %s", request.method, request.path)
+    return api.create_response(request, {"detail": _("Internal error.")}, status=500)
 
 
 class EnrolIn(Schema):
     username: str
     password: str
     name: str = ""
+    # The six-digit code of the clinician's second factor, where they have or must have one.
+    otp: str = ""
 
 
 class PushIn(Schema):
     items: list[dict[str, Any]]
 
 
+class EnrolOut(Schema):
+    token: str
+    station: str
+    name: str
+    facility: str
+    reference: str
+
+
+class PushOut(Schema):
+    results: list[dict[str, Any]]
+
+
+class PullOut(Schema):
+    cursor: str
+    staff: str
+    patients: list[dict[str, Any]]
+    consents: list[dict[str, Any]]
+    consultations: list[dict[str, Any]]
+
+
 def _ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-@api.post("/enrol")
-def enrol(request: HttpRequest, body: EnrolIn) -> dict[str, Any]:
-    station, token = hub.station_enrol(
-        request=request, username=body.username, password=body.password, name=body.name
-    )
+@api.post("/enrol", response={200: EnrolOut, **COMMON_ERRORS, **AUTH_ERRORS})
+def enrol(request: HttpRequest, body: EnrolIn) -> dict[str, Any] | HttpResponse:
+    try:
+        station, token = hub.station_enrol(
+            request=request,
+            username=body.username,
+            password=body.password,
+            name=body.name,
+            otp_token=body.otp,
+        )
+    except AuthenticationFailed as refused:
+        # 401 asks for what is missing (the code); 403 refuses what was given. `code` lets the
+        # station's console tell which, whatever the language of `detail`.
+        status = 401 if isinstance(refused, SecondFactorRequired) else 403
+        return api.create_response(
+            request, {"detail": refused.message(), "code": refused.code}, status=status
+        )
     return {
         "token": token,
         "station": str(station.uuid),
@@ -82,13 +163,13 @@ def enrol(request: HttpRequest, body: EnrolIn) -> dict[str, Any]:
     }
 
 
-@api.post("/push", auth=StationToken())
+@api.post("/push", auth=StationToken(), response={200: PushOut, **COMMON_ERRORS, **AUTH_ERRORS})
 def push(request: HttpRequest, body: PushIn) -> dict[str, Any]:
     station: Station = request.auth  # type: ignore[attr-defined]
     return {"results": hub.push(station=station, items=body.items, ip=_ip(request))}
 
 
-@api.get("/pull", auth=StationToken())
+@api.get("/pull", auth=StationToken(), response={200: PullOut, **COMMON_ERRORS, **AUTH_ERRORS})
 def pull(request: HttpRequest, since: str = "") -> dict[str, Any]:
     station: Station = request.auth  # type: ignore[attr-defined]
     try:
@@ -97,8 +178,20 @@ def pull(request: HttpRequest, since: str = "") -> dict[str, Any]:
         raise HttpError(400, str(error)) from error
 
 
-@api.get("/files/{attachment_uuid}", auth=StationToken())
-def file(request: HttpRequest, attachment_uuid: str) -> FileResponse:
+@api.get(
+    "/files/{attachment_uuid}",
+    auth=StationToken(),
+    response={404: ErrorOut, **COMMON_ERRORS, **AUTH_ERRORS},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file, in its own content type.",
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def file(request: HttpRequest, attachment_uuid: uuid.UUID) -> FileResponse:
     """A document of one of the station's own patients, such as a signed conclusion's PDF."""
     station: Station = request.auth  # type: ignore[attr-defined]
     item = get_object_or_404(

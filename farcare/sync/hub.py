@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.core import serializers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -22,9 +21,10 @@ from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from farcare.access.policy import Action, station_patients
+from farcare.access.policy import Action, is_abroad, station_patients
 from farcare.access.services import require
 from farcare.accounts.models import Role, User
+from farcare.accounts.services import authenticate_user
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.clinical.vitals import parse_vitals
@@ -61,14 +61,27 @@ def station_for_token(token: str) -> Station | None:
 
 
 def station_enrol(
-    *, request: HttpRequest, username: str, password: str, name: str
+    *, request: HttpRequest, username: str, password: str, name: str, otp_token: str = ""
 ) -> tuple[Station, str]:
-    """A clinician enrols the laptop at their post with their own credentials."""
-    user = authenticate(request, username=username, password=password)
-    if not isinstance(user, User) or not user.is_active:
-        raise PermissionDenied(_("The user name or password is wrong."))
+    """A clinician enrols the laptop at their post with their own credentials. The station's
+    token reaches the post's patients and its staff's password hashes, so this is a login like
+    any other (`authenticate_user`, channel "sync"): locked accounts are refused, failures
+    count, and the code of a second factor must come with the password where the user has or
+    must have one (AuthenticationFailed and its kinds tell the caller which)."""
+    user = authenticate_user(
+        request=request,
+        username=username,
+        password=password,
+        channel="sync",
+        otp_token=otp_token or None,
+    )
     if user.role != Role.CLINICIAN or user.facility is None:
         raise PermissionDenied(_("Only a clinician of a facility can enrol a station."))
+    if is_abroad(user):
+        # A station holds its post's patients: 152-FZ keeps them on Russian soil (domain.md §3).
+        raise PermissionDenied(
+            _("A station holds patients' records and can only be enrolled at a home facility.")
+        )
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         station = Station.objects.create(
@@ -78,7 +91,7 @@ def station_enrol(
             enrolled_by=user,
         )
         audit_record(
-            accessor=Accessor.from_request(request, "sync"),
+            accessor=Accessor(user, request.META.get("REMOTE_ADDR") or None, "sync"),
             action=AuditAction.CREATE,
             record=station,
             details={"station": station.name, "facility": str(user.facility.uuid)},
@@ -365,11 +378,14 @@ def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
     copies = [consultation_copy(c) for c in consultations]
     read = sorted({p["uuid"] for p in patient_list} | {c["patient"] for c in copies})
     if read:
+        # Each patient sent is linked to this record, so their "who looked at my record" shows
+        # the pull (the list itself is hashed in the record's details as "patients_shown").
         audit_record(
             accessor=Accessor(station.enrolled_by, ip, "sync"),
             action=AuditAction.EXPORT,
             record=station,
-            details={"station": str(station.uuid), "patients": read},
+            details={"station": str(station.uuid)},
+            patients=read,
         )
     Station.objects.filter(pk=station.pk).update(last_seen_at=started)
     return {

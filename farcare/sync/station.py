@@ -112,12 +112,25 @@ class Link:
         if response.status_code >= 500:
             raise LinkDown(f"hub answered {response.status_code}")
         if response.status_code >= 400:
-            raise HubRefused(_detail(response))
+            raise HubRefused(_detail(response), _code(response))
         return response.json()
 
 
 class HubRefused(Exception):
-    pass
+    """The hub said no; `code` names the reason where it gives one (e.g. the enrolment's
+    "second_factor_required"), whatever the language of the message."""
+
+    def __init__(self, detail: str, code: str = "") -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+def _code(response: requests.Response) -> str:
+    try:
+        answer = response.json()
+    except ValueError:
+        return ""
+    return str(answer.get("code", "")) if isinstance(answer, dict) else ""
 
 
 def _detail(response: requests.Response) -> str:
@@ -170,11 +183,17 @@ def time_left() -> float | None:
 # ---------------------------------------------------------------- enrolment
 
 
-def enrol(*, hub_url: str, username: str, password: str, name: str = "") -> StationConfig:
-    """Enrol this installation: the network and our staff come down, then our patients."""
+def enrol(
+    *, hub_url: str, username: str, password: str, name: str = "", otp: str = ""
+) -> StationConfig:
+    """Enrol this installation: the network and our staff come down, then our patients. `otp`
+    is the code of the clinician's second factor, where the hub asks for one (HubRefused with
+    code "second_factor_required" otherwise)."""
     link = Link(hub_url)
     answer = link.json(
-        "POST", "/api/sync/enrol", {"username": username, "password": password, "name": name}
+        "POST",
+        "/api/sync/enrol",
+        {"username": username, "password": password, "name": name, "otp": otp},
     )
     with transaction.atomic():
         hashes: dict[str, str] = {}
@@ -441,7 +460,8 @@ def pull(link: Link, config: StationConfig) -> int:
             audit_record(
                 accessor=Accessor(None, None, "sync"),
                 action=AuditAction.UPDATE,
-                details={"pulled": [p["uuid"] for p in answer["patients"]]},
+                details={"pulled": "patients"},
+                patients=[p["uuid"] for p in answer["patients"]],
             )
         StationConfig.objects.filter(pk=config.pk).update(
             pull_cursor=answer["cursor"], last_sync_at=timezone.now()

@@ -44,7 +44,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         audit_record(
             accessor=Accessor.from_request(request),
             action=AuditAction.SEARCH,
-            details={"outbox": sorted(shown)},
+            details={"list": "outbox"},
+            patients=shown,
         )
     return render(request, "sync/station.html", context)
 

@@ -26,6 +26,9 @@ def tamper(sql, params=()):
             cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_append_only")
         cursor.execute(sql, params)
         if connection.vendor == "postgresql":
+            # A deleted record's foreign-key checks (the patients it showed) are deferred to the
+            # commit; run them now so that the table may be altered again.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_append_only")
 
 

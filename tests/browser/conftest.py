@@ -123,6 +123,7 @@ def _contexts(browser: Any, base_url: str) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
     blocked: list[str] = []
     page_errors: list[str] = []
+    csp_violations: list[str] = []
 
     def loopback_only(route: Any) -> None:
         if urlsplit(route.request.url).hostname in LOOPBACK_HOSTS:
@@ -131,11 +132,24 @@ def _contexts(browser: Any, base_url: str) -> Iterator[Callable[..., Any]]:
             blocked.append(route.request.url)
             route.abort("blockedbyclient")
 
+    def watch(page: Any) -> None:
+        page.on("pageerror", lambda e: page_errors.append(str(e)))
+        # A Content-Security-Policy violation is reported in the console, not as a page error:
+        # whatever it blocked (a script, a style, a socket) is missing from the page.
+        page.on(
+            "console",
+            lambda message: (
+                csp_violations.append(f"{page.url}: {message.text}")
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
+
     def make(locale: str = "en-US") -> Any:
         context = browser.new_context(locale=locale, base_url=base_url)
         context.set_default_timeout(TIMEOUT_MS)
         context.route("**/*", loopback_only)
-        context.on("page", lambda page: page.on("pageerror", lambda e: page_errors.append(str(e))))
+        context.on("page", watch)
         contexts.append(context)
         return context
 
@@ -144,6 +158,7 @@ def _contexts(browser: Any, base_url: str) -> Iterator[Callable[..., Any]]:
         context.close()
     assert not blocked, f"pages tried to reach other hosts: {blocked}"
     assert not page_errors, f"JavaScript errors on the pages: {page_errors}"
+    assert not csp_violations, f"Content-Security-Policy violations: {csp_violations}"
 
 
 def _free_port() -> int:

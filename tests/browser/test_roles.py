@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from farcare.accounts.models import User
 from farcare.audit.models import AuditAction, AuditEvent
 from farcare.demo.loader import demo_snils
 from farcare.patients.models import Patient
@@ -240,3 +241,24 @@ def test_an_analyst_gets_403_for_a_patient_record_and_no_name(demo, new_context)
     assert AuditEvent.objects.filter(
         actor_username="analyst", action=AuditAction.DENIED, patient_uuid=record.uuid
     ).exists()
+
+
+def test_the_administrator_edits_an_account_in_the_registry_under_the_security_policy(
+    demo, new_context
+):
+    """The registry's pages (Django's admin, with its facility search box) work under the
+    Content-Security-Policy: the context fails on any violation reported in the console."""
+    feldsher = User.objects.get(username="feldsher")
+    admin = log_in(new_context(), "admin")
+    admin.get_by_role("navigation", name="Main").get_by_role("link", name="Registry").click()
+    admin.wait_for_url(f"**/{settings.FARCARE_ADMIN_URL}")
+    admin.goto(f"/{settings.FARCARE_ADMIN_URL}accounts/user/{feldsher.pk}/change/")
+    admin.locator(".select2-selection").first.click()  # the facility search (select2)
+    admin.locator(".select2-search__field").fill("Uelen")
+    expect(admin.locator(".select2-results__option").first).to_contain_text("Uelen")
+    admin.keyboard.press("Escape")
+    admin.get_by_label("First name").fill("Анна-Мария")
+    admin.get_by_role("button", name="Save", exact=True).click()
+    admin.wait_for_url(f"**/{settings.FARCARE_ADMIN_URL}accounts/user/")
+    feldsher.refresh_from_db()
+    assert feldsher.first_name == "Анна-Мария"

@@ -339,3 +339,11 @@ def test_the_risk_is_named_in_the_readers_language(language, high, low_medium):
 def test_unreadable_values_are_refused_not_guessed(vitals):
     with pytest.raises(ValueError):
         news2_score(vitals)
+
+
+def test_a_recorded_oxygen_flow_means_oxygen_even_when_air_or_oxygen_was_not_ticked():
+    # A FHIR client sends the flow (LOINC 3151-8), not FarCare's "air or oxygen" field.
+    result = news2_score({"spo2": 96, "oxygen_flow": "2"})
+    assert result.scores["on_oxygen"] == 2
+    assert "on_oxygen" not in result.missing
+    assert news2_score({"spo2": 96, "oxygen_flow": "0"}).scores.get("on_oxygen") is None

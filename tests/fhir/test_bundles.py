@@ -569,3 +569,26 @@ def test_a_bundle_posted_to_the_base_url_without_a_slash_is_processed(chain, fel
     )
     assert response.status_code == 200
     assert response.json()["type"] == "batch-response"
+
+
+def test_a_batch_entry_that_met_a_locked_database_is_told_to_retry(tmp_path, settings):
+    """A batch answers 200 with one status per entry, so the middleware that turns a locked
+    database into 503 never sees the entry's failure: the entry itself says 503, Retry-After."""
+    import sqlite3
+
+    from farcare.fhir.bundles import as_fhir_error
+
+    settings.FARCARE_RETRY_AFTER_SECONDS = 7
+    path = tmp_path / "busy.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    waiter = sqlite3.connect(path, timeout=0)
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        waiter.execute("INSERT INTO t VALUES (1)")
+    holder.rollback()
+    error = as_fhir_error(locked.value)
+    assert error.status == 503
+    assert error.headers == {"Retry-After": "7"}
+    # Anything else unexpected stays a plain 500 that changed nothing.
+    assert as_fhir_error(RuntimeError("boom")).status == 500

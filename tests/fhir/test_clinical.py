@@ -10,7 +10,7 @@ import pytest
 
 from farcare.accounts.models import Role
 from farcare.clinical.news2 import SNOMED_CT_NEWS2_TOTAL
-from farcare.consults.models import VitalObservation
+from farcare.consults.models import Consultation, VitalObservation
 from farcare.fhir import systems
 from farcare.fhir.resources.clinical import ACVPU_SYSTEM, CONSENT_KIND_SYSTEM, VITAL_SYSTEM
 from farcare.fhir.validation import validated
@@ -328,3 +328,118 @@ def test_a_consent_must_say_what_it_is_and_covers(scene, fhir_as, change, path):
     response = fhir_as(scene.feldsher).post("Consent", consent_resource(scene.patient, **change))
     assert response.status_code == 422
     assert outcome(response)["expression"] == [f"Consent.{path}"]
+
+
+# --- supplemental oxygen as FHIR clients send it --------------------------------------------
+
+
+def spo2_observation(patient, consultation, value=93, **overrides):
+    resource = heart_rate_observation(
+        patient,
+        code={"coding": [{"system": systems.LOINC, "code": "59408-5"}]},
+        valueQuantity={"value": value, "unit": "%", "system": systems.UCUM, "code": "%"},
+        basedOn=[{"reference": f"ServiceRequest/{consultation.uuid}"}],
+    )
+    resource.update(overrides)
+    return resource
+
+
+OXYGEN_FLOW = {"coding": [{"system": systems.LOINC, "code": "3151-8"}]}
+TWO_LITRES = {"value": 2, "unit": "L/min", "system": systems.UCUM, "code": "L/min"}
+
+
+def news2_of(client, consultation):
+    consultation.refresh_from_db()
+    return client.get(f"Observation/{uuid.uuid5(consultation.uuid, 'news2')}").json()
+
+
+def test_oxygen_as_a_flow_component_of_the_spo2_reading_scores_two(scene, fhir_as):
+    client = fhir_as(scene.feldsher)
+    consultation = scene.submit("emergency", vitals={"consciousness": "A", "heart_rate": 80})
+    reading = spo2_observation(
+        scene.patient,
+        consultation,
+        value=97,
+        component=[{"code": OXYGEN_FLOW, "valueQuantity": TWO_LITRES}],
+    )
+
+    response = client.post("Observation", reading)
+
+    assert response.status_code == 201, response.content
+    consultation.refresh_from_db()
+    # SpO2 97 on scale 1 scores 0; oxygen scores 2.
+    assert consultation.news2_total == 2
+    on_oxygen = {vital.key: vital.value for vital in consultation.vitals.all()}
+    assert on_oxygen["oxygen_flow"] == "2"
+    news2 = news2_of(client, consultation)
+    assert "Air or supplemental oxygen" not in news2.get("note", [{}])[0].get("text", "")
+    flow = response.json()["component"]
+    assert [part["valueQuantity"]["value"] for part in flow] == [2]
+
+
+def test_oxygen_as_a_flow_observation_above_zero_scores_two(scene, fhir_as):
+    client = fhir_as(scene.feldsher)
+    consultation = scene.submit("emergency", vitals={"spo2": 97})
+    flow = heart_rate_observation(
+        scene.patient,
+        code=OXYGEN_FLOW,
+        valueQuantity=TWO_LITRES,
+        basedOn=[{"reference": f"ServiceRequest/{consultation.uuid}"}],
+    )
+
+    assert client.post("Observation", flow).status_code == 201
+    consultation.refresh_from_db()
+    assert consultation.news2_total == 2
+    components = news2_of(client, consultation)["component"]
+    assert {"system": VITAL_SYSTEM, "code": "on_oxygen"} in [
+        part["code"]["coding"][0] for part in components if part.get("valueBoolean") is True
+    ]
+
+
+def test_a_flow_of_zero_is_air_and_a_flow_on_a_patient_marked_on_air_is_refused(scene, fhir_as):
+    client = fhir_as(scene.feldsher)
+    consultation = scene.submit("emergency", vitals={"spo2": 97, "on_oxygen": False})
+    flow = heart_rate_observation(
+        scene.patient,
+        code=OXYGEN_FLOW,
+        valueQuantity=TWO_LITRES,
+        basedOn=[{"reference": f"ServiceRequest/{consultation.uuid}"}],
+    )
+    refused = client.post("Observation", flow)
+    assert refused.status_code == 422
+    assert "breathing air" in outcome(refused)["diagnostics"]
+
+
+def test_the_capability_statement_names_the_accepted_oxygen_codings(fhir_as, scene):
+    statement = fhir_as(scene.feldsher).get("metadata").json()
+    observation = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Observation")
+    assert "3151-8" in observation["documentation"]
+
+
+def test_a_loose_spo2_reading_on_oxygen_brings_its_flow_to_the_request(scene, fhir_as):
+    client = fhir_as(scene.feldsher)
+    reading = heart_rate_observation(
+        scene.patient,
+        code={"coding": [{"system": systems.LOINC, "code": "59408-5"}]},
+        valueQuantity={"value": 97, "unit": "%", "system": systems.UCUM, "code": "%"},
+        component=[{"code": OXYGEN_FLOW, "valueQuantity": TWO_LITRES}],
+    )
+    posted = client.post("Observation", reading)
+    assert posted.status_code == 201, posted.content
+    assert posted.json()["component"][0]["valueQuantity"]["value"] == 2
+
+    request = {
+        "resourceType": "ServiceRequest",
+        "status": "active",
+        "intent": "order",
+        "priority": "urgent",
+        "code": {"coding": [{"system": "urn:farcare:specialty", "code": "cardiology"}]},
+        "subject": {"reference": f"Patient/{scene.patient.uuid}"},
+        "note": [{"text": "Short of breath on 2 L/min."}],
+        "supportingInfo": [{"reference": f"Observation/{posted.json()['id']}"}],
+    }
+    created = client.post("ServiceRequest", request)
+    assert created.status_code == 201, created.content
+    consultation = Consultation.objects.get(uuid=created.json()["id"])
+    assert consultation.news2_total == 2  # SpO2 97 scores 0, oxygen 2
+    assert {v.key for v in consultation.vitals.all()} >= {"spo2", "oxygen_flow", "on_oxygen"}

@@ -3,6 +3,7 @@
 from datetime import date
 
 from farcare.audit.models import AuditAction, AuditEvent
+from farcare.audit.selectors import who_accessed
 
 from ..conftest import logged_in
 from ..factories import PatientFactory
@@ -41,12 +42,15 @@ def test_snils_and_birth_date(chain, feldsher):
 
 def test_search_shows_only_patients_within_access_and_is_audited(chain, feldsher):
     mine = PatientFactory(home_facility=chain.post, family="Кергинто")
-    PatientFactory(home_facility=chain.other_region_post, family="Кергинто")
+    elsewhere = PatientFactory(home_facility=chain.other_region_post, family="Кергинто")
     PatientFactory(home_facility=chain.sibling_post, family="Кергинто")
     client = logged_in(feldsher)
     assert found(client, "кергинто") == ["Кергинто Иван Иванович"]
     event = AuditEvent.objects.get(action=AuditAction.SEARCH)
-    assert event.details["found"] == [str(mine.uuid)]
+    assert event.details["patients_shown"] == [str(mine.uuid)]
+    # The patient shown sees the search under "who looked at my record"; one not shown does not.
+    assert [line.action for line in who_accessed(mine.uuid)] == ["searched"]
+    assert who_accessed(elsewhere.uuid) == []
 
 
 def test_htmx_search_returns_only_the_results_fragment(chain, feldsher):

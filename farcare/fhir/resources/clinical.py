@@ -271,7 +271,10 @@ class ObservationHandler(Handler):
         decision = require(accessor=principal.accessor, patient=patient, action=Action.UPDATE)
         value = _value_of(spec, observation)
         recorded_at = _effective(observation)
+        flow = _flow_component(spec, observation)
         consultation = _based_on(observation, patient, spec)
+        if consultation is not None and flow is not None:
+            _check_not_recorded(consultation, VITALS["oxygen_flow"], "Observation.component")
         vital = VitalObservation.objects.create(
             patient=patient,
             consultation=consultation,
@@ -281,8 +284,19 @@ class ObservationHandler(Handler):
             unit=spec.ucum,
             recorded_at=recorded_at,
         )
+        if flow is not None:  # the vital-signs profile's way of saying "on oxygen"
+            flow_spec = VITALS["oxygen_flow"]
+            VitalObservation.objects.create(
+                patient=patient,
+                consultation=consultation,
+                key=flow_spec.key,
+                loinc=flow_spec.loinc,
+                value=flow,
+                unit=flow_spec.ucum,
+                recorded_at=recorded_at,
+            )
         if consultation is not None:
-            _rescore(consultation)
+            _rescore(consultation, recorded_at)
         audit_record(
             accessor=principal.accessor,
             action=AuditAction.CREATE,
@@ -509,13 +523,62 @@ def _based_on(observation: Any, patient: Patient, spec: VitalSpec) -> Consultati
         raise business_rule(
             "This consultation is closed: vital signs can no longer be added to it.", path
         )
-    if consultation.vitals.filter(key=spec.key).exists():
-        raise business_rule(f"{spec.names['en']} is already recorded for this consultation.", path)
+    _check_not_recorded(consultation, spec, path[0])
     return consultation
 
 
-def _rescore(consultation: Consultation) -> None:
-    """NEWS2 of the consultation again, now that a vital sign was added to it."""
+def _check_not_recorded(consultation: Consultation, spec: VitalSpec, path: str) -> None:
+    if consultation.vitals.filter(key=spec.key).exists():
+        raise business_rule(
+            f"{spec.names['en']} is already recorded for this consultation.", [path]
+        )
+
+
+def _flow_component(spec: VitalSpec, observation: Any) -> str | None:
+    """The inhaled oxygen flow (LOINC 3151-8) given as a component of an SpO2 reading, as the
+    FHIR vital-signs profile has it; None when there is none."""
+    if spec.key != "spo2":
+        return None
+    flow_spec = VITALS["oxygen_flow"]
+    for index, component in enumerate(observation.component or []):
+        codings = component.code.coding or [] if component.code else []
+        if not any(c.system == systems.LOINC and c.code == flow_spec.loinc for c in codings):
+            continue
+        path = f"Observation.component[{index}].valueQuantity"
+        quantity = component.valueQuantity
+        if quantity is None or quantity.value is None:
+            raise business_rule("Give the oxygen flow as valueQuantity in L/min.", [path])
+        if (quantity.system and quantity.system != systems.UCUM) or (
+            quantity.code and quantity.code != flow_spec.ucum
+        ):
+            raise business_rule(
+                f"The oxygen flow is recorded in {flow_spec.ucum} ({systems.UCUM}).",
+                [f"{path}.code"],
+            )
+        language = translation.get_language() or "en"
+        values, errors = parse_vitals({"oxygen_flow": str(quantity.value)}, language)
+        if errors:
+            raise business_rule(errors["oxygen_flow"], [f"{path}.value"])
+        return str(values["oxygen_flow"])
+    return None
+
+
+def _rescore(consultation: Consultation, recorded_at: datetime) -> None:
+    """NEWS2 of the consultation again, now that a vital sign was added to it. An oxygen flow
+    above 0 means the patient is on oxygen (as on the request form); a flow recorded for a
+    patient marked as breathing air is a contradiction to resolve, not to score."""
+    raw = {vital.key: vital.value for vital in consultation.vitals.all()}
+    values, errors = parse_vitals(raw, translation.get_language() or "en")
+    if "on_oxygen" in errors:
+        raise business_rule(errors["on_oxygen"], ["Observation"])
+    if values.get("on_oxygen") is True and "on_oxygen" not in raw:
+        VitalObservation.objects.create(
+            patient=consultation.patient,
+            consultation=consultation,
+            key="on_oxygen",
+            value=str(True),  # as consults.services stores it
+            recorded_at=recorded_at,
+        )
     result = news2_score({vital.key: vital.value for vital in consultation.vitals.all()})
     scored = bool(result.parameters_scored)
     consultation.news2_total = result.total if scored else None

@@ -594,6 +594,11 @@ def _vitals_of(
         raw[reading.key] = reading.value
         where[reading.key] = path
         readings.append(reading)
+        flow = _flow_of(reading)
+        if flow is not None and "oxygen_flow" not in raw:
+            raw[flow.key] = flow.value
+            where[flow.key] = path
+            readings.append(flow)
     for index, contained in enumerate(resource.get("contained") or []):
         if contained.get("resourceType") != "Observation":
             continue
@@ -612,6 +617,19 @@ def _vitals_of(
         key, message = next(iter(errors.items()))
         raise business_rule(message, [where.get(key, "ServiceRequest.contained")])
     return values, readings
+
+
+def _flow_of(reading: VitalObservation) -> VitalObservation | None:
+    """The oxygen flow sent as a component of a loose SpO2 reading (stored beside it with the
+    same time): it joins the request with the reading it was part of."""
+    if reading.key != "spo2" or reading.consultation_id is not None:
+        return None
+    return VitalObservation.objects.filter(
+        patient_id=reading.patient_id,
+        consultation__isnull=True,
+        key="oxygen_flow",
+        recorded_at=reading.recorded_at,
+    ).first()
 
 
 def _check_readings(request: _Request, token: uuid.UUID) -> None:
@@ -1220,6 +1238,19 @@ class CommunicationHandler(Handler):
         if payload:
             resource["payload"] = payload
         return resource
+
+    def consumed(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """Files sent inline are DocumentReferences of the thread now (payload
+        contentReference): their bytes are not kept twice."""
+        payload = [
+            part
+            for part in resource.get("payload") or []
+            if not (isinstance(part, dict) and "contentAttachment" in part)
+        ]
+        trimmed = {key: value for key, value in resource.items() if key != "payload"}
+        if payload:
+            trimmed["payload"] = payload
+        return trimmed
 
     def create(self, principal: Principal, resource: dict[str, Any]) -> Message:
         """Post to the thread of the request named by basedOn (or the Task named by partOf)."""

@@ -200,6 +200,19 @@ class DocumentReferenceHandler(Handler):
 
     # --- writes ---------------------------------------------------------------------------
 
+    def consumed(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """The file's bytes are the Binary now (content.attachment.url): not kept twice."""
+        trimmed = dict(resource)
+        contents = []
+        for content in resource.get("content") or []:
+            if isinstance(content, dict) and isinstance(content.get("attachment"), dict):
+                attachment = {k: v for k, v in content["attachment"].items() if k != "data"}
+                content = {**content, "attachment": attachment}
+            contents.append(content)
+        if contents:
+            trimmed["content"] = contents
+        return trimmed
+
     def create(self, principal: Principal, resource: dict[str, Any]) -> Attachment:
         document = validated("DocumentReference", resource)
         if document.status != "current":

@@ -3,17 +3,19 @@ home facility is the managing organisation."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from farcare.access.policy import Action, visible_patients
 from farcare.access.services import require
 from farcare.network.models import Facility
 from farcare.patients import services as patient_services
 from farcare.patients.identifiers import digits, oms_is_valid, snils_is_valid
-from farcare.patients.models import Patient
+from farcare.patients.models import Patient, Sex
 
 from .. import systems
 from ..auth import Principal
@@ -111,12 +113,30 @@ class PatientHandler(Handler):
 
     # --- writes ---------------------------------------------------------------------------
 
+    # The record holds active patients only; a client's "inactive" cannot be honoured. The
+    # address is the client's when sent: FarCare derives one from the home settlement only as a
+    # stand-in (remainder.py).
+    refused_elements = frozenset({"Patient.active"})
+    replaced_elements = frozenset({"address"})
+
     def _data(self, principal: Principal, resource: dict[str, Any]) -> dict[str, Any]:
+        _check_before_validation(resource)
         patient = validated("Patient", resource)
         names = patient.name or []
-        if not names or not names[0].family or not names[0].given:
+        index = _official_name(resource)
+        name = names[index] if names else None
+        if name is None or not name.family or not name.given:
             raise business_rule("A patient needs a family and a given name.", ["Patient.name"])
-        given = list(names[0].given or [])
+        # Given name, then the patronymic; further given names stay as sent (kept beside the
+        # record), never run together into the patronymic.
+        given = list(name.given or [])
+        name_path = f"Patient.name[{index}]"
+        _check_length(name.family, Patient._meta.get_field("family"), f"{name_path}.family")
+        _check_length(given[0], Patient._meta.get_field("given"), f"{name_path}.given[0]")
+        if len(given) > 1:
+            _check_length(given[1], Patient._meta.get_field("middle"), f"{name_path}.given[1]")
+        if patient.gender and patient.gender not in Sex.values:
+            raise business_rule(f"gender is one of {', '.join(Sex.values)}.", ["Patient.gender"])
         if patient.birthDate is None:
             raise business_rule("A patient needs a birth date.", ["Patient.birthDate"])
         snils, oms = "", ""
@@ -132,13 +152,20 @@ class PatientHandler(Handler):
                     raise business_rule("An OMS policy number has 16 digits.", path)
                 oms = value
         facility = self._facility(resource)
-        phone = next(
-            (t.value for t in (patient.telecom or []) if t.system == "phone" and t.value), ""
+        phone, phone_path = next(
+            (
+                (t.value, f"Patient.telecom[{i}].value")
+                for i, t in enumerate(patient.telecom or [])
+                if t.system == "phone" and t.value
+            ),
+            ("", ""),
         )
+        if phone:
+            _check_length(phone, Patient._meta.get_field("phone"), phone_path)
         return {
-            "family": names[0].family,
+            "family": name.family,
             "given": given[0],
-            "middle": " ".join(given[1:]),
+            "middle": given[1] if len(given) > 1 else "",
             "sex": patient.gender or "unknown",
             "birth_date": patient.birthDate,
             "home_facility": facility,
@@ -188,6 +215,58 @@ class PatientHandler(Handler):
     def delete(self, principal: Principal, obj: Patient) -> None:
         require(accessor=principal.accessor, patient=obj, action=Action.VIEW)
         super().delete(principal, obj)
+
+
+def _official_name(resource: dict[str, Any]) -> int:
+    """The index of the name the record holds: the first official (or usual, or unmarked) one;
+    nicknames, maiden and old names are kept as sent."""
+    names = resource.get("name")
+    if not isinstance(names, list):
+        return 0
+    for wanted in ("official", "usual", None):
+        for index, name in enumerate(names):
+            if isinstance(name, dict) and name.get("use") == wanted:
+                return index
+    return 0
+
+
+def _check_before_validation(resource: dict[str, Any]) -> None:
+    """What the FHIR model would accept but the record cannot hold, refused with its element
+    before validation spends time on a megabyte of name."""
+    date = resource.get("birthDate")
+    if isinstance(date, str) and not FULL_DATE.match(date):
+        raise business_rule(
+            "A patient record needs the full birth date (YYYY-MM-DD): it identifies the patient "
+            "and gives the age the clinical scores use. A year or a month alone is not enough.",
+            ["Patient.birthDate"],
+        )
+    index = _official_name(resource)
+    names = resource.get("name")
+    name: dict[str, Any] = {}
+    if isinstance(names, list) and index < len(names) and isinstance(names[index], dict):
+        name = names[index]
+    path = f"Patient.name[{index}]"
+    if isinstance(name.get("family"), str):
+        _check_length(name["family"], Patient._meta.get_field("family"), f"{path}.family")
+    given: list[Any] = name["given"] if isinstance(name.get("given"), list) else []
+    for position, field in ((0, "given"), (1, "middle")):
+        if len(given) > position and isinstance(given[position], str):
+            _check_length(
+                given[position], Patient._meta.get_field(field), f"{path}.given[{position}]"
+            )
+
+
+FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _check_length(value: str, field: Any, path: str) -> None:
+    """The page's limit for the field, with the page's message."""
+    if len(value) > field.max_length:
+        raise business_rule(
+            _("%(field)s: at most %(limit)d characters (this has %(length)d).")
+            % {"field": str(field.verbose_name), "limit": field.max_length, "length": len(value)},
+            [path],
+        )
 
 
 def _searchable(patients: QuerySet[Patient]) -> QuerySet[Patient]:

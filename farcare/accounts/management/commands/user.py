@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from farcare.accounts.models import Role
 from farcare.accounts.services import user_create
+from farcare.audit.services import Accessor
 from farcare.network.models import Facility
 
 
@@ -52,6 +53,7 @@ class Command(BaseCommand):
         facility = find_facility(options["facility"]) if options["facility"] else None
         try:
             user = user_create(
+                accessor=Accessor(None, None, "cli"),
                 username=options["username"],
                 password=password,
                 role=options["role"],

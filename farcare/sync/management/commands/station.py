@@ -61,6 +61,9 @@ class Command(BaseCommand):
         parser.add_argument("--hub", help="the hub's address, e.g. https://hub.example.org")
         parser.add_argument("--username", help="a clinician of this post (enrolment)")
         parser.add_argument("--password-stdin", action="store_true")
+        parser.add_argument(
+            "--otp", default="", help="the code from your authenticator app (enrolment)"
+        )
         parser.add_argument("--name", default="", help="a name for this station")
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
@@ -90,12 +93,27 @@ class Command(BaseCommand):
             if options["password_stdin"]
             else getpass.getpass("Password: ")
         )
-        try:
-            config = sync.enrol(
-                hub_url=options["hub"], username=username, password=password, name=options["name"]
-            )
-        except (sync.LinkDown, sync.HubRefused) as error:
-            raise CommandError(f"Enrolment failed: {error}") from error
+        otp = options["otp"]
+        while True:
+            try:
+                config = sync.enrol(
+                    hub_url=options["hub"],
+                    username=username,
+                    password=password,
+                    name=options["name"],
+                    otp=otp,
+                )
+                break
+            except sync.HubRefused as error:
+                if error.code != "second_factor_required" or otp:
+                    raise CommandError(f"Enrolment failed: {error}") from error
+                if not sys.stdin.isatty():
+                    raise CommandError(
+                        f"Enrolment failed: {error} Give the code with --otp CODE."
+                    ) from error
+                otp = input("Code from your authenticator app: ").strip()
+            except sync.LinkDown as error:
+                raise CommandError(f"Enrolment failed: {error}") from error
         self.stdout.write(f"Enrolled as {config.name} at {config.hub_url}.")
         return config
 
