@@ -1,14 +1,20 @@
 """One policy decides who sees a patient: the home facility and the chain above it, the region's
 coordinator, the patient themself; never an analyst."""
 
-import pytest
+import uuid
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from farcare.access.models import BreakGlassGrant
 from farcare.access.policy import Action, decide, visible_patients
 from farcare.accounts.models import Role
 from farcare.audit.models import AuditAction, AuditEvent
+from farcare.consults.models import Assignment, Consultation
 
 from ..conftest import logged_in, make_user
-from ..factories import PatientFactory
+from ..factories import FacilityFactory, PatientFactory, SpecialtyFactory
 
 
 @pytest.fixture
@@ -92,3 +98,73 @@ def test_viewing_a_record_writes_who_what_when_where(chain, patient, feldsher):
     )
     assert event.record_type == "Patient"
     assert event.record_id == str(patient.uuid)
+
+
+# The list of patients a user may find (`visible_patients`, one query) and the decision on one
+# record (`decide`) are written separately for speed; here they are held to each other for every
+# role, at every facility of the chain, with a break-glass grant and an assignment in play.
+SCOPE_CASES = [
+    (Role.CLINICIAN, "post"),
+    (Role.CLINICIAN, "district"),
+    (Role.CLINICIAN, "hub"),
+    (Role.CLINICIAN, "federal"),
+    (Role.CLINICIAN, "sibling_post"),
+    (Role.CLINICIAN, "other_region_hub"),
+    (Role.CLINICIAN, "abroad"),
+    (Role.COORDINATOR, "hub"),
+    (Role.COORDINATOR, "other_region_hub"),
+    (Role.COORDINATOR, "abroad"),
+    (Role.CONSULTANT, "hub"),
+    (Role.CONSULTANT, "abroad"),
+    (Role.PATIENT, None),
+    (Role.SYSTEM, "hub"),
+    (Role.SYSTEM, None),
+    (Role.TRAINER, "hub"),
+    (Role.ANALYST, None),
+    (Role.ADMINISTRATOR, None),
+]
+
+
+@pytest.mark.parametrize(("role", "where"), SCOPE_CASES)
+@pytest.mark.parametrize("with_grant", [False, True], ids=["normal", "break-glass"])
+def test_the_list_and_the_single_record_agree_for_every_role(chain, role, where, with_grant):
+    abroad = FacilityFactory(region="Korea", country="KR", time_zone="Asia/Seoul")
+    facility = abroad if where == "abroad" else getattr(chain, where) if where else None
+    user = make_user(role, facility)
+    patients = [
+        PatientFactory(home_facility=home)
+        for home in (
+            chain.post,
+            chain.sibling_post,
+            chain.district,
+            chain.hub,
+            chain.other_region_post,
+            chain.other_region_post,
+        )
+    ]
+    if role == Role.PATIENT:
+        patients[0].user = user
+        patients[0].save()
+    # A consultation about the second patient, assigned to this user whatever their role.
+    consultation = Consultation.objects.create(
+        patient=patients[1],
+        requester=make_user(Role.CLINICIAN, chain.sibling_post),
+        requesting_facility=chain.sibling_post,
+        specialty=SpecialtyFactory(),
+        form="urgent",
+        client_token=uuid.uuid4(),
+    )
+    Assignment.objects.create(
+        consultation=consultation, consultant=user, facility=chain.hub, role="primary"
+    )
+    if with_grant:
+        BreakGlassGrant.objects.create(
+            user=user,
+            patient=patients[4],
+            reason="Unconscious at the airstrip",
+            expires_at=timezone.now() + timedelta(minutes=30),
+        )
+    listed = set(visible_patients(user).values_list("pk", flat=True))
+    for patient in patients:
+        single = bool(decide(user, Action.VIEW, patient))
+        assert single is (patient.pk in listed), (role, where, patient.home_facility)
