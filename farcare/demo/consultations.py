@@ -27,8 +27,9 @@ from farcare.network.models import (
 )
 from farcare.patients.models import Patient
 
+from .loader import PARTNER_SPECIALTIES
+
 NAMESPACE = uuid.UUID("7b0c7f4e-5d1a-4a53-9d55-6f6f2f7c0a11")
-PARTNER_SPECIALTIES = ("oncology", "cardiology", "paediatrics", "radiology")
 # Interregional agreements that come before distance: Chukotka's cardiology is answered from
 # Khabarovsk.
 AGREEMENTS = {("Chukotka", "cardiology"): "Khabarovsk"}

@@ -1,9 +1,10 @@
 """The demo network: every settlement of shared/data as a facility, hubs, the Moscow federal
 centre, the two Korean partners, ~40 practitioners, an account per role and a few patients.
-Loading it twice changes nothing."""
+The people, patients and specialties are data (`demo/data/*.csv`); loading twice changes nothing."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
@@ -29,26 +30,9 @@ from farcare.patients.models import Consent, ConsentKind, Patient
 NETWORK_CSV = (
     Path(__file__).resolve().parent.parent / "network" / "data" / "far_east_settlements.csv"
 )
+DATA_DIR = Path(__file__).resolve().parent / "data"
 DEMO_PASSWORD = "farcare-demo"  # noqa: S105 - printed by `make run`, documented in README
 
-SPECIALTIES = [
-    ("cardiology", "Кардиология", "Cardiology", "심장내과"),
-    ("neurology", "Неврология", "Neurology", "신경과"),
-    ("paediatrics", "Педиатрия", "Paediatrics", "소아청소년과"),
-    ("obstetrics", "Акушерство и гинекология", "Obstetrics and gynaecology", "산부인과"),
-    ("surgery", "Хирургия", "Surgery", "외과"),
-    ("traumatology", "Травматология и ортопедия", "Traumatology and orthopaedics", "정형외과"),
-    ("oncology", "Онкология", "Oncology", "종양내과"),
-    ("infectious", "Инфекционные болезни", "Infectious diseases", "감염내과"),
-    ("psychiatry", "Психиатрия", "Psychiatry", "정신건강의학과"),
-    ("pulmonology", "Пульмонология", "Pulmonology", "호흡기내과"),
-    ("endocrinology", "Эндокринология", "Endocrinology", "내분비내과"),
-    ("radiology", "Рентгенология", "Radiology", "영상의학과"),
-    ("dermatology", "Дерматовенерология", "Dermatology", "피부과"),
-    ("ophthalmology", "Офтальмология", "Ophthalmology", "안과"),
-]
-
-# Specialties the Korean partners are routed for, as backups after the federal centre.
 PARTNER_SPECIALTIES = ("oncology", "cardiology", "paediatrics", "radiology")
 
 
@@ -63,520 +47,84 @@ class DemoPerson:
     role_kind: str  # PractitionerRoleKind
     specialties: tuple[str, ...]
     languages: tuple[str, ...]
-    account_role: str = Role.CONSULTANT
-    on_call_weekend: bool = False
+    account_role: str
+    on_call_weekend: bool
 
 
-RU = ("ru",)
-RU_EN = ("ru", "en")
-KO_EN = ("ko", "en")
+def _rows(name: str) -> list[dict[str, str]]:
+    with (DATA_DIR / name).open(encoding="utf-8", newline="") as data:
+        return list(csv.DictReader(data))
 
-PEOPLE: list[DemoPerson] = [
-    # The demo accounts, one per role (see README).
-    DemoPerson(
-        "feldsher",
-        "Рультытегина",
-        "Анна",
-        "Петровна",
-        "Uelen",
-        FacilityKind.FELDSHER_POST,
-        PractitionerRoleKind.FELDSHER,
-        (),
-        RU,
-        Role.CLINICIAN,
-    ),
-    DemoPerson(
-        "doctor",
-        "Кузнецов",
-        "Игорь",
-        "Васильевич",
-        "Lavrentiya",
-        FacilityKind.DISTRICT_HOSPITAL,
-        PractitionerRoleKind.DOCTOR,
-        ("surgery",),
-        RU,
-        Role.CLINICIAN,
-    ),
-    DemoPerson(
-        "cardiologist",
-        "Ли",
-        "Виктор",
-        "Сергеевич",
-        "Khabarovsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("cardiology",),
-        ("ru", "ko", "en"),
-        Role.CONSULTANT,
-        True,
-    ),
-    DemoPerson(
-        "consultant_kr",
-        "김",
-        "민준",
-        "",
-        "Seongnam (Bundang)",
-        FacilityKind.PARTNER_ABROAD,
-        PractitionerRoleKind.CONSULTANT,
-        ("oncology",),
-        KO_EN,
-    ),
-    DemoPerson(
-        "coordinator",
-        "Тынеро",
-        "Мария",
-        "Ивановна",
-        "Anadyr",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.COORDINATOR,
-        (),
-        RU_EN,
-        Role.COORDINATOR,
-    ),
-    DemoPerson(
-        "trainer",
-        "Сивцева",
-        "Аграфена",
-        "Николаевна",
-        "Yakutsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.TRAINER,
-        ("paediatrics",),
-        RU_EN,
-        Role.TRAINER,
-    ),
-    # Consultants at the regional hubs.
-    DemoPerson(
-        "hub_anadyr_surgeon",
-        "Омрынто",
-        "Алексей",
-        "Викторович",
-        "Anadyr",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("surgery", "traumatology"),
-        RU,
-    ),
-    DemoPerson(
-        "hub_anadyr_paed",
-        "Смирнова",
-        "Ольга",
-        "Андреевна",
-        "Anadyr",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("paediatrics",),
-        RU_EN,
-        Role.CONSULTANT,
-        True,
-    ),
-    DemoPerson(
-        "hub_pk_cardio",
-        "Волков",
-        "Дмитрий",
-        "Олегович",
-        "Petropavlovsk-Kamchatsky",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("cardiology",),
-        RU_EN,
-    ),
-    DemoPerson(
-        "hub_pk_neuro",
-        "Белова",
-        "Ирина",
-        "Максимовна",
-        "Petropavlovsk-Kamchatsky",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("neurology",),
-        RU,
-    ),
-    DemoPerson(
-        "hub_magadan_obst",
-        "Егорова",
-        "Наталья",
-        "Павловна",
-        "Magadan",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("obstetrics",),
-        RU,
-    ),
-    DemoPerson(
-        "hub_magadan_infect",
-        "Орлов",
-        "Сергей",
-        "Юрьевич",
-        "Magadan",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("infectious", "pulmonology"),
-        RU_EN,
-    ),
-    DemoPerson(
-        "hub_yakutsk_cardio",
-        "Николаев",
-        "Айсен",
-        "Прокопьевич",
-        "Yakutsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("cardiology",),
-        RU_EN,
-        Role.CONSULTANT,
-        True,
-    ),
-    DemoPerson(
-        "hub_yakutsk_trauma",
-        "Готовцев",
-        "Семён",
-        "Семёнович",
-        "Yakutsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("traumatology", "surgery"),
-        RU,
-    ),
-    DemoPerson(
-        "hub_yakutsk_psych",
-        "Аммосова",
-        "Сардана",
-        "Ивановна",
-        "Yakutsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("psychiatry",),
-        RU,
-    ),
-    DemoPerson(
-        "hub_khab_neuro",
-        "Ким",
-        "Елена",
-        "Алексеевна",
-        "Khabarovsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("neurology",),
-        ("ru", "ko"),
-    ),
-    DemoPerson(
-        "hub_khab_endo",
-        "Фёдорова",
-        "Алёна",
-        "Игоревна",
-        "Khabarovsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("endocrinology",),
-        RU,
-    ),
-    DemoPerson(
-        "hub_vlad_radiology",
-        "Пак",
-        "Андрей",
-        "Ильич",
-        "Vladivostok",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("radiology",),
-        ("ru", "ko", "en"),
-    ),
-    DemoPerson(
-        "hub_vlad_derm",
-        "Соколова",
-        "Вера",
-        "Николаевна",
-        "Vladivostok",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("dermatology",),
-        RU,
-    ),
-    DemoPerson(
-        "hub_blag_ophth",
-        "Зайцев",
-        "Павел",
-        "Андреевич",
-        "Blagoveshchensk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("ophthalmology",),
-        RU,
-    ),
-    DemoPerson(
-        "hub_sakhalin_pulm",
-        "Цой",
-        "Марина",
-        "Вячеславовна",
-        "Yuzhno-Sakhalinsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("pulmonology",),
-        ("ru", "ko"),
-    ),
-    DemoPerson(
-        "hub_sakhalin_paed",
-        "Морозова",
-        "Светлана",
-        "Петровна",
-        "Yuzhno-Sakhalinsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.CONSULTANT,
-        ("paediatrics",),
-        RU,
-    ),
-    # The federal centre.
-    DemoPerson(
-        "nmic_cardio",
-        "Алексеев",
-        "Михаил",
-        "Борисович",
-        "Moscow",
-        FacilityKind.FEDERAL_CENTRE,
-        PractitionerRoleKind.CONSULTANT,
-        ("cardiology",),
-        RU_EN,
-    ),
-    DemoPerson(
-        "nmic_onco",
-        "Романова",
-        "Татьяна",
-        "Викторовна",
-        "Moscow",
-        FacilityKind.FEDERAL_CENTRE,
-        PractitionerRoleKind.CONSULTANT,
-        ("oncology",),
-        RU_EN,
-    ),
-    DemoPerson(
-        "nmic_neuro",
-        "Гусев",
-        "Андрей",
-        "Львович",
-        "Moscow",
-        FacilityKind.FEDERAL_CENTRE,
-        PractitionerRoleKind.CONSULTANT,
-        ("neurology",),
-        RU_EN,
-    ),
-    DemoPerson(
-        "nmic_paed",
-        "Лебедева",
-        "Анна",
-        "Сергеевна",
-        "Moscow",
-        FacilityKind.FEDERAL_CENTRE,
-        PractitionerRoleKind.CONSULTANT,
-        ("paediatrics",),
-        RU,
-    ),
-    DemoPerson(
-        "nmic_obst",
-        "Ковалёва",
-        "Юлия",
-        "Дмитриевна",
-        "Moscow",
-        FacilityKind.FEDERAL_CENTRE,
-        PractitionerRoleKind.CONSULTANT,
-        ("obstetrics",),
-        RU_EN,
-    ),
-    # The Korean partners.
-    DemoPerson(
-        "bundang_cardio",
-        "이",
-        "서연",
-        "",
-        "Seongnam (Bundang)",
-        FacilityKind.PARTNER_ABROAD,
-        PractitionerRoleKind.CONSULTANT,
-        ("cardiology",),
-        KO_EN,
-    ),
-    DemoPerson(
-        "bundang_radio",
-        "박",
-        "지훈",
-        "",
-        "Seongnam (Bundang)",
-        FacilityKind.PARTNER_ABROAD,
-        PractitionerRoleKind.CONSULTANT,
-        ("radiology",),
-        ("ko", "en", "ru"),
-    ),
-    DemoPerson(
-        "sinchon_onco",
-        "최",
-        "수아",
-        "",
-        "Seoul (Sinchon)",
-        FacilityKind.PARTNER_ABROAD,
-        PractitionerRoleKind.CONSULTANT,
-        ("oncology",),
-        KO_EN,
-    ),
-    DemoPerson(
-        "sinchon_paed",
-        "정",
-        "하준",
-        "",
-        "Seoul (Sinchon)",
-        FacilityKind.PARTNER_ABROAD,
-        PractitionerRoleKind.CONSULTANT,
-        ("paediatrics",),
-        KO_EN,
-    ),
-    # Requesting clinicians at posts and district hospitals.
-    DemoPerson(
-        "fel_lorino",
-        "Кымын",
-        "Галина",
-        "Ивановна",
-        "Lorino",
-        FacilityKind.FELDSHER_POST,
-        PractitionerRoleKind.FELDSHER,
-        (),
-        RU,
-        Role.CLINICIAN,
-    ),
-    DemoPerson(
-        "fel_esso",
-        "Адуканова",
-        "Ольга",
-        "Петровна",
-        "Esso",
-        FacilityKind.FELDSHER_POST,
-        PractitionerRoleKind.FELDSHER,
-        (),
-        RU,
-        Role.CLINICIAN,
-    ),
-    DemoPerson(
-        "fel_oymyakon",
-        "Винокуров",
-        "Иван",
-        "Егорович",
-        "Oymyakon",
-        FacilityKind.FELDSHER_POST,
-        PractitionerRoleKind.FELDSHER,
-        (),
-        RU,
-        Role.CLINICIAN,
-    ),
-    DemoPerson(
-        "fel_ayan",
-        "Громова",
-        "Людмила",
-        "Фёдоровна",
-        "Ayan",
-        FacilityKind.FELDSHER_POST,
-        PractitionerRoleKind.FELDSHER,
-        (),
-        RU,
-        Role.CLINICIAN,
-    ),
-    DemoPerson(
-        "fel_kurilsk",
-        "Тен",
-        "Валентина",
-        "Олеговна",
-        "Kurilsk",
-        FacilityKind.FELDSHER_POST,
-        PractitionerRoleKind.FELDSHER,
-        (),
-        ("ru", "ko"),
-        Role.CLINICIAN,
-    ),
-    DemoPerson(
-        "doc_pevek",
-        "Иванов",
-        "Николай",
-        "Петрович",
-        "Pevek",
-        FacilityKind.DISTRICT_HOSPITAL,
-        PractitionerRoleKind.DOCTOR,
-        ("surgery",),
-        RU,
-        Role.CLINICIAN,
-    ),
-    DemoPerson(
-        "doc_tiksi",
-        "Слепцова",
-        "Мария",
-        "Егоровна",
-        "Tiksi",
-        FacilityKind.DISTRICT_HOSPITAL,
-        PractitionerRoleKind.DOCTOR,
-        ("paediatrics",),
-        RU,
-        Role.CLINICIAN,
-    ),
-    DemoPerson(
-        "doc_okhotsk",
-        "Попов",
-        "Артём",
-        "Викторович",
-        "Okhotsk",
-        FacilityKind.DISTRICT_HOSPITAL,
-        PractitionerRoleKind.DOCTOR,
-        ("traumatology",),
-        RU_EN,
-        Role.CLINICIAN,
-    ),
-    DemoPerson(
-        "coord_yakutsk",
-        "Петров",
-        "Егор",
-        "Афанасьевич",
-        "Yakutsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.COORDINATOR,
-        (),
-        RU,
-        Role.COORDINATOR,
-    ),
-    DemoPerson(
-        "coord_khabarovsk",
-        "Юн",
-        "Ксения",
-        "Романовна",
-        "Khabarovsk",
-        FacilityKind.REGIONAL_HUB,
-        PractitionerRoleKind.COORDINATOR,
-        (),
-        ("ru", "ko"),
-        Role.COORDINATOR,
-    ),
-]
 
-# Accounts that are not practitioners.
-OTHER_ACCOUNTS = [
-    ("analyst", Role.ANALYST, "Ольга", "Минздравова"),
-    ("admin", Role.ADMINISTRATOR, "Админ", "Системы"),
-]
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(part for part in value.split(";") if part)
+
+
+def specialties_data() -> list[tuple[str, str, str, str]]:
+    """code, Russian, English and Korean names of each specialty (`data/specialties.csv`)."""
+    return [
+        (row["code"], row["name_ru"], row["name_en"], row["name_ko"])
+        for row in _rows("specialties.csv")
+    ]
+
+
+def people_data() -> tuple[list[DemoPerson], list[tuple[str, str, str, str]]]:
+    """The demo's practitioners (`data/people.csv`), and the accounts that are not
+    practitioners (rows without a workplace): username, role, given name, family name."""
+    people: list[DemoPerson] = []
+    others: list[tuple[str, str, str, str]] = []
+    for row in _rows("people.csv"):
+        if not row["settlement"]:
+            others.append((row["username"], row["account_role"], row["given"], row["family"]))
+            continue
+        people.append(
+            DemoPerson(
+                username=row["username"],
+                family=row["family"],
+                given=row["given"],
+                middle=row["middle"],
+                settlement=row["settlement"],
+                kind=FacilityKind(row["facility_kind"]),
+                role_kind=PractitionerRoleKind(row["role_kind"]),
+                specialties=_list(row["specialties"]),
+                languages=_list(row["languages"]),
+                account_role=Role(row["account_role"]),
+                on_call_weekend=row["on_call_weekend"] == "yes",
+            )
+        )
+    return people, others
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    family: str
+    given: str
+    middle: str
+    sex: str
+    birth_date: date
+    settlement: str
+    username: str  # the patient's own account, if the demo gives them one
+
+
+def patients_data() -> list[DemoPatient]:
+    """The demo's patients (`data/patients.csv`)."""
+    return [
+        DemoPatient(
+            family=row["family"],
+            given=row["given"],
+            middle=row["middle"],
+            sex=row["sex"],
+            birth_date=date.fromisoformat(row["birth_date"]),
+            settlement=row["settlement"],
+            username=row["username"],
+        )
+        for row in _rows("patients.csv")
+    ]
 
 
 def demo_snils(serial: int) -> str:
     first_nine = f"{112_233_000 + serial * 7919:09d}"
     return f"{first_nine}{snils_check_number(first_nine):02d}"
-
-
-DEMO_PATIENTS = [
-    # family, given, middle, sex, birth date, settlement, account username
-    ("Тынетегин", "Семён", "Петрович", "male", date(1961, 3, 14), "Uelen", "patient"),
-    ("Рультына", "Ольга", "Семёновна", "female", date(1988, 7, 2), "Uelen", ""),
-    ("Ётылин", "Алексей", "Иванович", "male", date(1975, 11, 23), "Lorino", ""),
-    ("Нутэвги", "Дарья", "Андреевна", "female", date(2019, 1, 9), "Lavrentiya", ""),
-    ("Кергинто", "Пётр", "Юрьевич", "male", date(1954, 5, 30), "Enurmino", ""),
-    ("Слепцов", "Николай", "Гаврильевич", "male", date(1969, 2, 11), "Oymyakon", ""),
-    ("Винокурова", "Алёна", "Егоровна", "female", date(1993, 9, 17), "Tiksi", ""),
-    ("Ким", "Сергей", "Николаевич", "male", date(1958, 12, 1), "Kurilsk", ""),
-    ("Адуканов", "Виктор", "Павлович", "male", date(1982, 4, 4), "Esso", ""),
-    ("Громов", "Иван", "Ильич", "male", date(2001, 6, 21), "Ayan", ""),
-    ("Пак", "Мин Со", "", "female", date(1977, 8, 8), "Okhotsk", ""),
-    ("Ёлкина", "Светлана", "Андреевна", "female", date(1990, 10, 10), "Pevek", ""),
-]
 
 
 def _facility(settlement: str, kind: str) -> Facility:
@@ -585,7 +133,7 @@ def _facility(settlement: str, kind: str) -> Facility:
 
 def _specialties() -> dict[str, Specialty]:
     result = {}
-    for code, ru, en, ko in SPECIALTIES:
+    for code, ru, en, ko in specialties_data():
         specialty, _created = Specialty.objects.update_or_create(
             code=code, defaults={"name_ru": ru, "name_en": en, "name_ko": ko}
         )
@@ -621,8 +169,8 @@ def _account(
     return user
 
 
-def _people(specialties: dict[str, Specialty]) -> None:
-    for person in PEOPLE:
+def _people(specialties: dict[str, Specialty], people: list[DemoPerson]) -> None:
+    for person in people:
         facility = _facility(person.settlement, person.kind)
         language = "ko" if person.languages[0] == "ko" else ""
         user = _account(
@@ -650,19 +198,18 @@ def _people(specialties: dict[str, Specialty]) -> None:
 
 def _patients() -> None:
     clinician = User.objects.get(username="feldsher")
-    for serial, (family, given, middle, sex, born, settlement_name, username) in enumerate(
-        DEMO_PATIENTS, start=1
-    ):
-        settlement = Settlement.objects.get(name_en=settlement_name)
+    for serial, person in enumerate(patients_data(), start=1):
+        family, given, username = person.family, person.given, person.username
+        settlement = Settlement.objects.get(name_en=person.settlement)
         facility = settlement.facilities.order_by("kind").first()
         assert facility is not None
         snils = demo_snils(serial)
         wanted = {
             "family": family,
             "given": given,
-            "middle": middle,
-            "sex": sex,
-            "birth_date": born,
+            "middle": person.middle,
+            "sex": person.sex,
+            "birth_date": person.birth_date,
             "home_settlement": settlement,
             "home_facility": facility,
             "oms_policy": f"{2790000000000000 + serial * 1013:016d}",
@@ -695,15 +242,16 @@ def load_demo() -> list[tuple[str, str, str]]:
     import_network_file(NETWORK_CSV)
     specialties = _specialties()
     _partner_links(specialties)
-    _people(specialties)
-    for username, role, given, family in OTHER_ACCOUNTS:
+    people, others = people_data()
+    _people(specialties, people)
+    for username, role, given, family in others:
         _account(username, role, None, given, family)
     _patients()
     from .consultations import load_consultations
 
     load_consultations()
     accounts = []
-    for username in [p.username for p in PEOPLE[:6]] + ["patient", "analyst", "admin"]:
+    for username in [p.username for p in people[:6]] + ["patient", "analyst", "admin"]:
         user = User.objects.select_related("facility").get(username=username)
         accounts.append(
             (username, user.get_role_display(), user.facility.name_en if user.facility else "")
