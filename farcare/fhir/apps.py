@@ -10,8 +10,9 @@ class FhirConfig(AppConfig):
     def ready(self) -> None:
         from farcare.accounts.signals import password_changed
 
-        from . import tokens, versioning
+        from . import auth, tokens, versioning
 
         versioning.connect()
+        auth.register_resolver()
         # A changed password ends the user's personal tokens (accounts never imports fhir).
         password_changed.connect(tokens.revoke_on_password_change, dispatch_uid="fhir-tokens")

@@ -4,7 +4,6 @@ scopes here, then the one access policy for the patient data it touches."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from django.http import HttpRequest
@@ -12,6 +11,7 @@ from django.utils import timezone
 
 from farcare.accounts.models import User
 from farcare.audit.services import Accessor
+from farcare.core.bearer import Bearer, bearer_token, register, token_digest
 
 from .errors import forbidden, unauthorized
 from .models import AccessToken, SystemClient
@@ -34,24 +34,52 @@ class Principal:
             raise forbidden(f"The token's scopes do not allow {interaction} of {resource_type}.")
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def _issued(raw: str) -> AccessToken | None:
+    return (
+        AccessToken.objects.select_related("user", "user__facility", "client")
+        .filter(token_hash=token_digest(raw), revoked=False)
+        .first()
+    )
+
+
+def _live(token: AccessToken | None) -> bool:
+    return token is not None and token.expires_at > timezone.now()
+
+
+def _enabled(token: AccessToken) -> bool:
+    return token.user.is_active and (token.client is None or token.client.active)
+
+
+def access_token_for(raw: str) -> Bearer | None:
+    """The `core.bearer` resolver for tokens issued by `/fhir/auth/token` and
+    `/fhir/auth/user-token`: live, not revoked, its account and client enabled."""
+    token = _issued(raw)
+    if token is None or not _live(token) or not _enabled(token):
+        return None
+    scopes = parse_scopes(token.scopes)
+    return Bearer(
+        kind="fhir",
+        user=token.user,
+        facility_id=token.user.facility_id,
+        allows=lambda resource_type, interaction: allows(scopes, resource_type, interaction),
+        subject=token,
+    )
+
+
+def register_resolver() -> None:
+    register("fhir", access_token_for)
 
 
 def authenticate(request: HttpRequest) -> Principal:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    raw = bearer_token(request)
+    if raw is None:
         raise unauthorized(
             "A bearer token is required (see /fhir/.well-known/smart-configuration)."
         )
-    token = (
-        AccessToken.objects.select_related("user", "user__facility", "client")
-        .filter(token_hash=token_digest(header[7:].strip()), revoked=False)
-        .first()
-    )
-    if token is None or token.expires_at <= timezone.now():
+    token = _issued(raw)
+    if token is None or not _live(token):
         raise unauthorized("The bearer token is unknown or has expired.")
-    if not token.user.is_active or (token.client is not None and not token.client.active):
+    if not _enabled(token):
         raise unauthorized("The account behind this token is disabled.")
     return Principal(
         user=token.user,

@@ -55,9 +55,9 @@ from django.views.decorators.csrf import csrf_exempt
 from farcare.accounts.models import CLINICAL_ROLES, Role, User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
+from farcare.core.bearer import new_token, token_digest
 from farcare.network.models import Facility
 
-from .auth import token_digest
 from .models import AccessToken, SystemClient
 from .scopes import READ_INTERACTIONS, WRITE_INTERACTIONS, Scope
 
@@ -494,7 +494,7 @@ def issue_token(
     *, user: User, scopes: Iterable[str], lifetime: timedelta, client: SystemClient | None = None
 ) -> tuple[str, AccessToken]:
     """A new random bearer token and its stored record (which keeps only the hash)."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     now = timezone.now()
     record = AccessToken.objects.create(
         token_hash=token_digest(token),

@@ -5,8 +5,6 @@ apply as they do for a page."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid as uuid_lib
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -31,6 +29,7 @@ from farcare.clinical.vitals import parse_vitals
 from farcare.consults.models import Consultation
 from farcare.consults.services import RequestData, consult_submit, message_post
 from farcare.consults.workflow import IllegalTransition
+from farcare.core.bearer import Bearer, new_token, token_digest
 from farcare.network.models import Facility, Organisation, ReferralLink, Settlement, Specialty
 from farcare.patients.models import Consent, Patient
 from farcare.patients.services import consent_record, patient_register, patient_update
@@ -48,15 +47,26 @@ class SyncRefused(Exception):
     """An item the hub will not apply, with the reason for the person who made it."""
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def station_for_token(token: str) -> Station | None:
     return (
         Station.objects.select_related("facility", "enrolled_by")
         .filter(token_hash=token_digest(token), revoked_at__isnull=True)
         .first()
+    )
+
+
+def station_credential(token: str) -> Bearer | None:
+    """The `core.bearer` resolver for stations' tokens: a station acts through the member of
+    its staff named on each request, and holds no FHIR scopes."""
+    station = station_for_token(token)
+    if station is None:
+        return None
+    return Bearer(
+        kind="station",
+        user=None,
+        facility_id=station.facility_id,
+        allows=lambda _type, _interaction: False,
+        subject=station,
     )
 
 
@@ -82,7 +92,7 @@ def station_enrol(
         raise PermissionDenied(
             _("A station holds patients' records and can only be enrolled at a home facility.")
         )
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     with transaction.atomic():
         station = Station.objects.create(
             name=name.strip()[:120] or user.facility.name_en,
@@ -353,6 +363,7 @@ def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
         .select_related("patient", "routed_facility")
         .prefetch_related(
             "assignments__consultant__facility",
+            "assignments__facility",
             "messages__author__facility",
             "conclusions__author__facility",
             "conclusions__signature__key",

@@ -136,7 +136,7 @@ class HubProcess:
             "from datetime import timedelta\n"
             "from django.utils import timezone\n"
             "from farcare.accounts.models import User\n"
-            "from farcare.fhir.auth import token_digest\n"
+            "from farcare.core.bearer import token_digest\n"
             "from farcare.fhir.models import AccessToken\n"
             "AccessToken.objects.create(\n"
             f"    token_hash=token_digest({token!r}),\n"

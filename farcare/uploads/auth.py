@@ -11,12 +11,9 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from django.utils import timezone
 
 from farcare.accounts.models import User
-from farcare.fhir.auth import token_digest
-from farcare.fhir.models import AccessToken
-from farcare.fhir.scopes import allows, parse_scopes
+from farcare.core.bearer import bearer_token, find
 
 Authenticator = Callable[[HttpRequest], User | None]
 
@@ -35,36 +32,26 @@ def session_user(request: HttpRequest) -> User | None:
 
 
 def bearer_token_user(request: HttpRequest) -> User | None:
-    """`Authorization: Bearer <token>` issued by the FHIR token endpoint (a personal user token
-    or a system client's), found by its SHA-256 as farcare.fhir.auth does."""
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    """`Authorization: Bearer <token>` of a user acting for themselves (a personal token or a
+    system client's, issued by the FHIR token endpoint) that may create documents."""
+    raw = bearer_token(request)
+    credential = find(raw) if raw else None
+    if credential is None or credential.user is None:
         return None
-    token = (
-        AccessToken.objects.select_related("user", "client")
-        .filter(token_hash=token_digest(header[7:].strip()), revoked=False)
-        .first()
-    )
-    if token is None or token.expires_at <= timezone.now():
+    if not credential.allows(*SCOPE_NEEDED):
         return None
-    if not token.user.is_active or (token.client is not None and not token.client.active):
-        return None
-    if not allows(parse_scopes(token.scopes), *SCOPE_NEEDED):
-        return None
-    return token.user
+    return credential.user
 
 
 def station_user(request: HttpRequest) -> User | None:
-    """An enrolled station (farcare.sync) sends its own bearer token and, in `FarCare-Actor`,
-    the UUID of the member of its staff who made the file: only staff of its own facility."""
-    from farcare.sync.hub import station_for_token
-
-    header = request.headers.get("Authorization", "")
+    """An enrolled station sends its own bearer token and, in `FarCare-Actor`, the UUID of the
+    member of its staff who made the file: only staff of its own facility."""
+    raw = bearer_token(request)
     actor = request.headers.get("FarCare-Actor", "")
-    if not header.startswith("Bearer ") or not actor:
+    if raw is None or not actor:
         return None
-    station = station_for_token(header[7:].strip())
-    if station is None:
+    station = find(raw)
+    if station is None or station.kind != "station" or station.facility_id is None:
         return None
     try:
         return User.objects.filter(

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from farcare.accounts.models import User
-from farcare.fhir.auth import token_digest
+from farcare.core.bearer import token_digest
 from farcare.fhir.models import AccessToken
 
 # The consultation story of tests/consults (a submitted request, its feldsher, the consultants

@@ -18,8 +18,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from farcare.core.bearer import token_digest
 from farcare.sync.api import api
-from farcare.sync.hub import token_digest
 from farcare.sync.models import Station
 
 from ..factories import PatientFactory

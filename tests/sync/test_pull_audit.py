@@ -9,7 +9,7 @@ from django.test import Client
 
 from farcare.audit.models import AuditAction, AuditEvent
 from farcare.audit.selectors import who_accessed
-from farcare.sync.hub import token_digest
+from farcare.core.bearer import token_digest
 from farcare.sync.models import Station
 
 from ..factories import PatientFactory
