@@ -10,9 +10,9 @@ class FhirConfig(AppConfig):
     def ready(self) -> None:
         from farcare.accounts.signals import password_changed
 
-        from . import auth, tokens, versioning
+        from . import auth, oauth, versioning
 
         versioning.connect()
         auth.register_resolver()
         # A changed password ends the user's personal tokens (accounts never imports fhir).
-        password_changed.connect(tokens.revoke_on_password_change, dispatch_uid="fhir-tokens")
+        password_changed.connect(oauth.revoke_on_password_change, dispatch_uid="fhir-tokens")

@@ -1,4 +1,4 @@
-"""Who calls the FHIR API: a bearer token issued by our token endpoint (`tokens.py`), acting
+"""Who calls the FHIR API: a bearer token issued by our token endpoint (`oauth/`), acting
 for a user or for a system client's service account. Every interaction checks the token's
 scopes here, then the one access policy for the patient data it touches."""
 

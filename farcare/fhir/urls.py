@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import bundles, capability, operations, tokens, views
+from . import bundles, capability, oauth, operations, views
 
 app_name = "fhir"
 
@@ -8,7 +8,7 @@ TYPE = r"(?P<resource_type>[A-Z][A-Za-z]+)"
 ID = r"(?P<logical_id>[A-Za-z0-9\-\.]{1,64})"
 
 urlpatterns = [
-    *tokens.urlpatterns,
+    *oauth.urlpatterns,
     path("metadata", capability.metadata, name="metadata"),
     # Transactions and batches, operations: before the generic type and instance patterns.
     path("", bundles.base, name="base"),

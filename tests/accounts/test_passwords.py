@@ -16,7 +16,7 @@ from django.test import Client
 from farcare.accounts.models import Role, User
 from farcare.audit.models import AuditAction, AuditEvent
 from farcare.fhir.models import AccessToken
-from farcare.fhir.tokens import issue_token
+from farcare.fhir.oauth import issue_token
 
 from ..conftest import logged_in, make_user
 from ..factories import PASSWORD

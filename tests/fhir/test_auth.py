@@ -36,19 +36,19 @@ from farcare.access.policy import (
 )
 from farcare.accounts.models import Role, User
 from farcare.audit.models import AuditAction, AuditEvent
-from farcare.fhir import tokens
+from farcare.fhir import oauth
 from farcare.fhir.auth import authenticate
 from farcare.fhir.errors import FhirError
 from farcare.fhir.models import AccessToken, SystemClient
+from farcare.fhir.oauth import grantable_scopes, system_client_create, valid_scope
 from farcare.fhir.scopes import Scope
-from farcare.fhir.tokens import grantable_scopes, system_client_create, valid_scope
 
 from ..audit.test_chain import database_env
 from ..conftest import logged_in, make_user
 from ..factories import PatientFactory
 
 # This module is its own URLconf: the token views under fhir/, then the whole project.
-urlpatterns = [path("fhir/", include(tokens.urlpatterns)), *farcare.urls.urlpatterns]
+urlpatterns = [path("fhir/", include(oauth.urlpatterns)), *farcare.urls.urlpatterns]
 pytestmark = pytest.mark.urls(__name__)
 
 TOKEN_URL = "/fhir/auth/token"

@@ -14,7 +14,7 @@ from farcare.accounts.management.commands.user import find_facility
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.fhir.models import SystemClient
-from farcare.fhir.tokens import ClientSetupError, system_client_create, system_client_disable
+from farcare.fhir.oauth import ClientSetupError, system_client_create, system_client_disable
 
 
 class Command(BaseCommand):
