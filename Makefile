@@ -32,6 +32,7 @@ serve: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy farcare
@@ -44,6 +45,7 @@ pytest: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy farcare
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/farcare makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/pytest $(PYTEST_ARGS)

@@ -2,12 +2,20 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from farcare.audit import views as audit_views
 from farcare.fhir import bundles as fhir_bundles
 from farcare.sync.api import api as sync_api
 
 urlpatterns = [
     path("", include("farcare.core.urls")),
     path("accounts/", include("farcare.accounts.urls")),
+    # "Who looked at my record" sits under the patient's address but belongs to the audit app;
+    # the project's URLconf joins them so that patients need not import audit's views.
+    path(
+        "patients/<uuid:patient_uuid>/access-log/",
+        audit_views.patient_access_log,
+        name="patient_access_log",
+    ),
     path("patients/", include("farcare.patients.urls")),
     path("network/", include("farcare.network.urls")),
     path("audit/", include("farcare.audit.urls")),

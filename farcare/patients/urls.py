@@ -1,7 +1,5 @@
 from django.urls import path
 
-from farcare.audit.views import patient_access_log
-
 from . import views
 
 app_name = "patients"
@@ -11,6 +9,5 @@ urlpatterns = [
     path("<uuid:patient_uuid>/", views.detail, name="detail"),
     path("<uuid:patient_uuid>/edit/", views.edit, name="edit"),
     path("<uuid:patient_uuid>/consents/", views.consent_add, name="consent_add"),
-    path("<uuid:patient_uuid>/access-log/", patient_access_log, name="access_log"),
     path("consents/<uuid:consent_uuid>/revoke/", views.consent_revoke, name="consent_revoke"),
 ]
