@@ -56,7 +56,6 @@ import argparse
 import gc
 import gzip
 import math
-import os
 import random
 import re
 import statistics
@@ -65,12 +64,23 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from harness import (
+    POSTGRES_SERVER,
+    Databases,
+    SqlTimer,
+    load,
+    median,
+    p95,
+    postgres_databases,
+    setup_django,
+    sqlite_databases,
+    statement_shape,
+)
 
 SEED = 20_240_601
 WARMUPS = 3
@@ -80,7 +90,6 @@ BLOCK = 5  # timed requests in a row on one data set before switching to the oth
 SMALL = (1_000, 5_000)  # patients, consultations
 FULL = (10_000, 50_000)
 OPEN_SHARE = 0.008  # open consultations / all consultations (400 of 50,000)
-POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
 PAGES = (
     ("cardiologist", "queue", "/consultations/"),
     ("coordinator", "board", "/consultations/"),
@@ -89,100 +98,6 @@ PAGES = (
 )
 CASE_ROW_RE = re.compile(rb'data-testid="case-')
 HOME_QUEUE_ROW_RE = re.compile(rb'<li class="risk-')
-
-# --------------------------------------------------------------------------------------------
-# Environment: throwaway databases.
-# --------------------------------------------------------------------------------------------
-
-
-def setup_django(workdir: Path, database_url: str) -> None:
-    """Point FarCare at ``workdir`` and ``database_url``, start Django, migrate, load the demo."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "farcare.settings.test")
-    os.environ["FARCARE_VAR_DIR"] = str(workdir)
-    os.environ["FARCARE_DATABASE_URL"] = database_url
-    os.environ["FARCARE_STATIC_ROOT"] = str(workdir / "static")
-    os.environ["FARCARE_MEDIA_ROOT"] = str(workdir / "media")
-    os.environ.setdefault("FARCARE_LOG_LEVEL", "ERROR")
-    (workdir / "static").mkdir()  # WhiteNoise warns about a missing static root
-
-    import django
-    from django.conf import settings
-
-    # The test client's default host; the settings allow only 127.0.0.1 and localhost.
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    django.setup()
-
-    from django.core.management import call_command
-
-    from farcare.demo.loader import load_demo
-
-    call_command("migrate", verbosity=0, interactive=False)
-    load_demo()
-
-
-@dataclass(frozen=True)
-class Databases:
-    """The two data sets, each in a database of its own, and the switch between them. The full
-    one starts as a copy of the small one (logged-in sessions included) and is then topped up."""
-
-    vendor: str  # "sqlite" or "postgresql"
-    small: str  # the database's NAME in Django's settings: a file, or a PostgreSQL database
-    full: str
-
-    @property
-    def small_url(self) -> str:
-        if self.vendor == "sqlite":
-            return f"sqlite:///{self.small}"
-        return f"{POSTGRES_SERVER}/{self.small}"
-
-    def use(self, name: str) -> None:
-        """Point Django's default connection at ``name``; it reconnects on the next query."""
-        from django.db import connection
-
-        if connection.settings_dict["NAME"] != name:
-            connection.close()
-            connection.settings_dict["NAME"] = name
-
-    def copy_small_to_full(self) -> None:
-        from django.db import connection
-
-        self.use(self.small)
-        connection.close()
-        if self.vendor == "sqlite":
-            import sqlite3
-
-            with (
-                closing(sqlite3.connect(self.small)) as source,
-                closing(sqlite3.connect(self.full)) as target,
-            ):
-                source.backup(target)  # consistent, WAL included
-        else:
-            postgres_admin(f'CREATE DATABASE "{self.full}" TEMPLATE "{self.small}"')
-
-
-def postgres_admin(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(statement.encode())
-
-
-@contextmanager
-def postgres_databases() -> Iterator[Databases]:
-    """Two fresh databases on the local PostgreSQL server, dropped afterwards."""
-    stem = f"farcare_bench_{uuid.uuid4().hex[:10]}"
-    databases = Databases("postgresql", f"{stem}_small", f"{stem}_full")
-    postgres_admin(f'CREATE DATABASE "{databases.small}"')
-    try:
-        yield databases
-    finally:
-        if "django.db" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        for name in (databases.small, databases.full):
-            postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 # --------------------------------------------------------------------------------------------
 # Volume.
@@ -560,18 +475,15 @@ class PageMeasure:
 
     @property
     def median(self) -> float:
-        return statistics.median(self.times_ms) if self.times_ms else math.nan
+        return median(self.times_ms)
 
     @property
     def cpu_median(self) -> float:
-        return statistics.median(self.cpu_ms) if self.cpu_ms else math.nan
+        return median(self.cpu_ms)
 
     @property
     def p95(self) -> float:
-        if not self.times_ms:
-            return math.nan
-        ordered = sorted(self.times_ms)
-        return ordered[math.ceil(0.95 * len(ordered)) - 1]  # nearest rank
+        return p95(self.times_ms)
 
     @property
     def query_count(self) -> int:
@@ -582,44 +494,8 @@ class PageMeasure:
         return len(set(self.queries)) == 1
 
 
-_LITERALS = [
-    (re.compile(r"'(?:[^']|'')*'"), "?"),  # string literals (quoted parameters)
-    (re.compile(r"\b\d+(?:\.\d+)?\b"), "?"),  # numbers
-    (re.compile(r"\(\s*\?(?:\s*,\s*\?)*\s*\)"), "(?…)"),  # IN (?, ?, …) of any length
-    # Django 5.2 spells a prefetch on SQLite as (col = ? OR col = ? OR …), of any length
-    (re.compile(r"\(([\w\".]+ = \?)(?: OR \1)*\)"), r"(\1 OR …)"),
-    (re.compile(r"\s+"), " "),
-]
-
-
-def statement_shape(sql: str) -> str:
-    """The SQL with its parameters stripped, so that the same statement groups together."""
-    for pattern, replacement in _LITERALS:
-        sql = pattern.sub(replacement, sql)
-    return sql.strip()
-
-
 def fetch(client: Any, path: str) -> Any:
     return client.get(path, HTTP_ACCEPT_ENCODING="gzip")
-
-
-class SqlTimer:
-    """A database execute wrapper that adds up the time spent in ``cursor.execute()``, in all
-    and per statement (the SQL it sees still has placeholders instead of parameters)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.by_statement: dict[str, float] = {}
-
-    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            spent = time.perf_counter() - started
-            self.seconds += spent
-            shape = statement_shape(sql.replace("%s", "?"))
-            self.by_statement[shape] = self.by_statement.get(shape, 0.0) + spent
 
 
 def count_and_weigh(client: Any, result: PageMeasure) -> None:
@@ -653,9 +529,10 @@ def measure_page(
 ) -> tuple[PageMeasure, PageMeasure]:
     """One page on both data sets. The timed requests alternate between the two databases in
     blocks, so that whatever else the machine is doing weighs on both alike."""
+    small, full = databases.names
     results = {
-        databases.small: PageMeasure(account=account, page=page, path=path),
-        databases.full: PageMeasure(account=account, page=page, path=path),
+        small: PageMeasure(account=account, page=page, path=path),
+        full: PageMeasure(account=account, page=page, path=path),
     }
     try:
         for name, result in results.items():
@@ -669,7 +546,7 @@ def measure_page(
             else:
                 count_and_weigh(client, result)
         if any(result.error for result in results.values()):
-            return results[databases.small], results[databases.full]
+            return results[small], results[full]
         gc.collect()  # every page starts from the same heap; collections during it count
         for block in range(RUNS // BLOCK):
             order = list(results.items())
@@ -684,7 +561,7 @@ def measure_page(
     except Exception as error:  # a crash in the view is reported, not raised
         for result in results.values():
             result.error = result.error or f"{type(error).__name__}: {error}"
-    return results[databases.small], results[databases.full]
+    return results[small], results[full]
 
 
 def log_in() -> dict[str, Any]:
@@ -848,11 +725,6 @@ def print_query_verdict(small: list[PageMeasure], full: list[PageMeasure]) -> bo
     return all_equal
 
 
-def load() -> str:
-    one, five, _fifteen = os.getloadavg()
-    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -865,21 +737,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="farcare-bench-") as tmp:
         workdir = Path(tmp)
         if options.postgres:
-            with postgres_databases() as databases:
+            with postgres_databases(["small", "full"]) as databases:
                 return run(workdir, databases, started)
-        files = Databases("sqlite", str(workdir / "small.sqlite3"), str(workdir / "full.sqlite3"))
+        files = sqlite_databases(workdir, ["small", "full"])
         return run(workdir, files, started)
 
 
 def run(workdir: Path, databases: Databases, started: float) -> int:
     try:
-        setup_django(workdir, databases.small_url)
+        small_name, full_name = databases.names
+        setup_django(workdir, databases.url(small_name), test_client=True)
         rng = random.Random(SEED)
         refs = demo_refs()
         small_volume = grow_to(refs, rng, *SMALL)
         clients = log_in()
-        databases.copy_small_to_full()
-        databases.use(databases.full)
+        databases.copy(small_name, full_name)
+        databases.use(full_name)
         full_volume = grow_to(refs, rng, *FULL)
         load_before = load()
         small, full = measure_all(databases, clients)
@@ -916,5 +789,4 @@ def run(workdir: Path, databases: Databases, started: float) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     sys.exit(main())

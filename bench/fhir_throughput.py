@@ -72,9 +72,7 @@ import http.client
 import json
 import logging
 import math
-import os
 import random
-import re
 import secrets
 import statistics
 import sys
@@ -83,13 +81,24 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from harness import (
+    POSTGRES_SERVER,
+    Databases,
+    SqlTimer,
+    load,
+    median,
+    p95,
+    postgres_databases,
+    setup_django,
+    sqlite_databases,
+)
 
 SEED = 20_250_301
 SIZES = (10_000, 100_000)
@@ -97,102 +106,11 @@ SECONDS = 5.0
 BLOCKS = 5  # timed blocks per figure and data set, alternating between the data sets
 WARMUPS = 3  # untimed requests per figure and data set, the server counting SQL statements
 UELEN_SHARE = 0.05  # generated patients at the feldsher's post
-POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
 SNILS_SYSTEM = "urn:oid:1.2.643.100.3"
 IDEMPOTENCY_SYSTEM = "urn:farcare:client-token"
 SYSTEM_SCOPES = "system/*.read system/*.write"
 USER_SCOPES = "user/*.read user/*.write"
 USER_AGENT = "FarCare-fhir-throughput/1.0"
-
-# --------------------------------------------------------------------------------------------
-# Environment: throwaway databases, one per data set.
-# --------------------------------------------------------------------------------------------
-
-
-def setup_django(workdir: Path, database_url: str) -> None:
-    """Point FarCare at ``workdir`` and ``database_url``, start Django, migrate, load the demo."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "farcare.settings.test")
-    os.environ["FARCARE_VAR_DIR"] = str(workdir)
-    os.environ["FARCARE_DATABASE_URL"] = database_url
-    os.environ["FARCARE_STATIC_ROOT"] = str(workdir / "static")
-    os.environ["FARCARE_MEDIA_ROOT"] = str(workdir / "media")
-    os.environ.setdefault("FARCARE_LOG_LEVEL", "ERROR")
-    (workdir / "static").mkdir()  # WhiteNoise warns about a missing static root
-
-    import django
-
-    django.setup()
-
-    from django.core.management import call_command
-
-    from farcare.demo.loader import load_demo
-
-    call_command("migrate", verbosity=0, interactive=False)
-    load_demo()
-
-
-@dataclass(frozen=True)
-class Databases:
-    """One database per data set, and the switch between them. Each starts as a copy of the
-    one before it (tokens included) and is then topped up."""
-
-    vendor: str  # "sqlite" or "postgresql"
-    names: tuple[str, ...]  # the databases' NAME in Django's settings: files or databases
-
-    def url(self, name: str) -> str:
-        if self.vendor == "sqlite":
-            return f"sqlite:///{name}"
-        return f"{POSTGRES_SERVER}/{name}"
-
-    def use(self, name: str) -> None:
-        """Point the default database at ``name``. The settings dictionary is shared by every
-        thread's connection, so the server's next connection opens it too."""
-        from django.db import connection
-
-        if connection.settings_dict["NAME"] != name:
-            connection.close()
-            connection.settings_dict["NAME"] = name
-
-    def copy(self, source: str, target: str) -> None:
-        from django.db import connection
-
-        self.use(source)
-        connection.close()
-        if self.vendor == "sqlite":
-            import sqlite3
-
-            with (
-                closing(sqlite3.connect(source)) as origin,
-                closing(sqlite3.connect(target)) as copy,
-            ):
-                origin.backup(copy)  # consistent, WAL included
-        else:
-            postgres_admin(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
-
-
-def postgres_admin(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(statement.encode())
-
-
-@contextmanager
-def postgres_databases(sizes: list[int]) -> Iterator[Databases]:
-    """Fresh databases on the local PostgreSQL server, dropped afterwards."""
-    stem = f"farcare_bench_{uuid.uuid4().hex[:10]}"
-    databases = Databases("postgresql", tuple(f"{stem}_{size}" for size in sizes))
-    postgres_admin(f'CREATE DATABASE "{databases.names[0]}"')
-    try:
-        yield databases
-    finally:
-        if "django.db" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        for name in databases.names:
-            postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 # --------------------------------------------------------------------------------------------
 # Accounts, tokens and volume.
@@ -445,45 +363,6 @@ def grow_to(refs: Refs, rng: random.Random, dataset: DataSet) -> None:
 # --------------------------------------------------------------------------------------------
 # The server, with SQL counting on the warm-up requests only.
 # --------------------------------------------------------------------------------------------
-
-_LITERALS = [
-    (re.compile(r"'(?:[^']|'')*'"), "?"),  # string literals (quoted parameters)
-    (re.compile(r"\b\d+(?:\.\d+)?\b"), "?"),  # numbers
-    (re.compile(r"\(\s*\?(?:\s*,\s*\?)*\s*\)"), "(?…)"),  # IN (?, ?, …) of any length
-    (re.compile(r"\s+"), " "),
-]
-
-
-def statement_shape(sql: str) -> str:
-    """The SQL with its parameters stripped, so that the same statement groups together."""
-    sql = sql.replace("%s", "?")
-    for pattern, replacement in _LITERALS:
-        sql = pattern.sub(replacement, sql)
-    return sql.strip()
-
-
-class SqlTimer:
-    """A database execute wrapper: statements run and time spent in ``cursor.execute()``, in
-    all and per statement shape."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.seconds = 0.0
-        self.by_statement: dict[str, float] = {}
-        self.statements: Counter[str] = Counter()
-
-    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            spent = time.perf_counter() - started
-            self.count += 1
-            self.seconds += spent
-            shape = statement_shape(sql)
-            self.statements[shape] += 1
-            self.by_statement[shape] = self.by_statement.get(shape, 0.0) + spent
-
 
 CAPTURES: dict[str, SqlTimer] = {}  # X-Bench-Capture header value -> what that request ran
 
@@ -837,14 +716,11 @@ class Measure:
 
     @property
     def median(self) -> float:
-        return statistics.median(self.times_ms) if self.times_ms else math.nan
+        return median(self.times_ms)
 
     @property
     def p95(self) -> float:
-        if not self.times_ms:
-            return math.nan
-        ordered = sorted(self.times_ms)
-        return ordered[math.ceil(0.95 * len(ordered)) - 1]  # nearest rank
+        return p95(self.times_ms)
 
     @property
     def query_count(self) -> int:
@@ -1157,11 +1033,6 @@ def print_query_verdict(table: list[list[Measure]]) -> bool:
     return all_equal
 
 
-def load() -> str:
-    one, five, _fifteen = os.getloadavg()
-    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
-
-
 # --------------------------------------------------------------------------------------------
 # Main.
 # --------------------------------------------------------------------------------------------
@@ -1204,7 +1075,7 @@ def main() -> int:
         if options.postgres:
             with postgres_databases(options.sizes) as databases:
                 return run(workdir, databases, options.sizes, options.seconds, started)
-        files = Databases("sqlite", tuple(str(workdir / f"{s}.sqlite3") for s in options.sizes))
+        files = sqlite_databases(workdir, options.sizes)
         return run(workdir, files, options.sizes, options.seconds, started)
 
 
@@ -1284,5 +1155,4 @@ def run(
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     sys.exit(main())

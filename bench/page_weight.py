@@ -48,7 +48,6 @@ from __future__ import annotations
 import gzip
 import http.client
 import logging
-import os
 import re
 import sys
 import tempfile
@@ -65,51 +64,16 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import brotli
+from harness import DEMO_PASSWORD, setup_django
 
 BUDGET_BYTES = 60 * 1024
 LINK_BITS_PER_SECOND = 64_000
-DEMO_PASSWORD = "farcare-demo"  # noqa: S105 - the documented demo password (farcare.demo.loader)
 ACCEPT_ENCODING = "gzip, br"
 USER_AGENT = "FarCare-page-weight/1.0"
 SEARCH_FAMILY = "Тынетегин"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CSS_URL_RE = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""")
 LINK_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "preload", "modulepreload"}
-
-
-# --------------------------------------------------------------------------------------------
-# Environment: a throwaway database and static root, production-like static files.
-# --------------------------------------------------------------------------------------------
-
-
-def setup_django(workdir: Path) -> None:
-    """Point FarCare at ``workdir``, start Django, migrate, load the demo, collect static."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "farcare.settings.test")
-    os.environ["FARCARE_VAR_DIR"] = str(workdir)
-    os.environ["FARCARE_DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["FARCARE_STATIC_ROOT"] = str(workdir / "static")
-    os.environ["FARCARE_MEDIA_ROOT"] = str(workdir / "media")
-    os.environ.setdefault("FARCARE_LOG_LEVEL", "ERROR")
-
-    import django
-    from django.conf import settings
-
-    # Read the settings module now (the FARCARE_* variables above are read at import), then
-    # override what production does differently before anything is built from it.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    }
-    settings.WHITENOISE_USE_FINDERS = False
-    django.setup()
-
-    from django.core.management import call_command
-
-    from farcare.demo.loader import load_demo
-
-    call_command("migrate", verbosity=0, interactive=False)
-    load_demo()
-    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @dataclass(frozen=True)
@@ -586,7 +550,8 @@ def print_report(
 def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="farcare-bench-") as tmp:
-        setup_django(Path(tmp))
+        workdir = Path(tmp)
+        setup_django(workdir, f"sqlite:///{workdir / 'bench.sqlite3'}", production_static=True)
         objects = demo_objects()
         server, port = start_server()
         try:
@@ -611,5 +576,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     sys.exit(main())
