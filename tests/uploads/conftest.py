@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import requests
+from django.test import Client, TestCase
+from django.utils import translation
 
 from farcare.accounts.models import User
 from farcare.consults.models import Consultation
@@ -48,6 +50,36 @@ def attachment_metadata(
     }
 
 
+IN_PROCESS = "http://testserver"
+
+
+def send(method: str, url: str, data: bytes | None, headers: dict[str, str]) -> Any:
+    """One HTTP request: through Django's test client when `url` is the test server's (the
+    whole middleware stack, in this test's transaction: no live server, no database flush),
+    else over the network to a live server. Both answers have status_code, headers and text."""
+    if not url.startswith(IN_PROCESS):
+        return requests.request(method, url, data=data, headers=headers, timeout=30)
+    headers = dict(headers)
+    content_type = headers.pop("Content-Type", None)
+    # An empty body keeps its declared type (the client drops it otherwise).
+    environ = {"CONTENT_TYPE": content_type} if content_type else {}
+    # What a request does after its commit (part files removed, previews made) happens here
+    # too, as it would when the request's own transaction commits; the language it chose is
+    # the request's, not the test's.
+    with (
+        TestCase.captureOnCommitCallbacks(execute=True),
+        translation.override(translation.get_language()),
+    ):
+        return Client().generic(
+            method,
+            url,
+            data=data or b"",
+            content_type=content_type or "application/octet-stream",
+            headers=headers,
+            **environ,
+        )
+
+
 class Tus:
     """A hand-driven tus client: one request at a time, as the tests want to see them."""
 
@@ -57,8 +89,8 @@ class Tus:
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def options(self) -> requests.Response:
-        return requests.options(self.collection, timeout=30)
+    def options(self) -> Any:
+        return send("OPTIONS", self.collection, None, {})
 
     def create(
         self,
@@ -68,7 +100,7 @@ class Tus:
         data: bytes | None = None,
         checksum: str | None = None,
         **headers: str,
-    ) -> requests.Response:
+    ) -> Any:
         sent = {
             **self.headers,
             "Upload-Length": str(length),
@@ -79,15 +111,15 @@ class Tus:
         if checksum:
             sent["Upload-Checksum"] = checksum
         sent.update(headers)
-        return requests.post(self.collection, data=data, headers=sent, timeout=30)
+        return send("POST", self.collection, data, sent)
 
     def created(self, length: int, metadata: dict[str, str]) -> str:
         response = self.create(length, metadata)
         assert response.status_code == 201, response.text
         return response.headers["Location"]
 
-    def head(self, location: str) -> requests.Response:
-        return requests.head(location, headers=self.headers, timeout=30)
+    def head(self, location: str) -> Any:
+        return send("HEAD", location, None, self.headers)
 
     def offset(self, location: str) -> int:
         response = self.head(location)
@@ -102,20 +134,21 @@ class Tus:
         *,
         checksum: str | None = None,
         **headers: str,
-    ) -> requests.Response:
+    ) -> Any:
         sent = {**self.headers, "Upload-Offset": str(offset), "Content-Type": OFFSET_STREAM}
         if checksum:
             sent["Upload-Checksum"] = checksum
         sent.update(headers)
-        return requests.patch(location, data=data, headers=sent, timeout=30)
+        return send("PATCH", location, data, sent)
 
-    def delete(self, location: str) -> requests.Response:
-        return requests.delete(location, headers=self.headers, timeout=30)
+    def delete(self, location: str) -> Any:
+        return send("DELETE", location, None, self.headers)
 
 
 @dataclass
 class Case:
-    """An open consultation, its requester and its consultant, on the live server."""
+    """An open consultation, its requester and its consultant, served in-process or by the
+    live server."""
 
     url: str
     scene: Scene
@@ -143,5 +176,13 @@ def parts(settings: Any, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def case(live_server: Any, scene: Scene, parts: Path) -> Case:  # noqa: F811
+def case(scene: Scene, parts: Path) -> Case:  # noqa: F811
+    """Served in-process: the protocol's rules need no sockets."""
+    return Case(IN_PROCESS, scene, scene.submit())
+
+
+@pytest.fixture
+def live_case(live_server: Any, scene: Scene, parts: Path) -> Case:  # noqa: F811
+    """Served by a live server on loopback, for what needs two requests at once or a real
+    client library."""
     return Case(live_server.url, scene, scene.submit())

@@ -12,7 +12,6 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-import requests
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -24,7 +23,7 @@ from farcare.uploads.models import Upload
 
 from ..conftest import logged_in, make_user
 from ..fhir.conftest import issue_token
-from .conftest import Case, Tus, attachment_metadata, digest, encode_metadata, pdf
+from .conftest import Case, Tus, attachment_metadata, digest, encode_metadata, pdf, send
 
 MIB = 1024 * 1024
 
@@ -282,7 +281,9 @@ def test_a_terminated_upload_is_gone_with_its_bytes(case: Case, parts: Path):
     assert tus.patch(location, 4000, b"x").status_code == 404
 
 
-def test_an_expired_upload_is_gone_and_the_sweep_removes_it(case: Case, parts: Path):
+def test_an_expired_upload_is_gone_and_the_sweep_removes_it(
+    case: Case, parts: Path, django_capture_on_commit_callbacks
+):
     tus = case.tus()
     stale = tus.created(10_000, attachment_metadata(case.consultation))
     tus.patch(stale, 0, pdf(10_000)[:4000])
@@ -296,7 +297,8 @@ def test_an_expired_upload_is_gone_and_the_sweep_removes_it(case: Case, parts: P
     assert tus.patch(stale, 4000, b"x" * 10).status_code == 410
 
     out = StringIO()
-    call_command("uploads", "expire", stdout=out)
+    with django_capture_on_commit_callbacks(execute=True):  # the sweep's files go on commit
+        call_command("uploads", "expire", stdout=out)
     assert "1 expired upload removed." in out.getvalue()
     assert not Upload.objects.filter(uuid=stale.rsplit("/", 1)[-1]).exists()
     assert not part_file(parts, stale).exists()
@@ -409,7 +411,8 @@ def test_the_first_chunk_may_come_with_the_creation(case: Case):
     assert Upload.objects.count() == 2  # nothing was created by the damaged request
 
 
-def test_two_clients_sending_the_same_chunk_at_once_store_it_once(case: Case, parts: Path):
+def test_two_clients_sending_the_same_chunk_at_once_store_it_once(live_case: Case, parts: Path):
+    case = live_case
     tus = case.tus()
     data = pdf(200_000)
     location = tus.created(len(data), attachment_metadata(case.consultation))
@@ -465,16 +468,16 @@ def test_a_client_that_cannot_send_patch_says_so_in_a_header(case: Case):
     tus = case.tus()
     data = pdf(10_000)
     location = tus.created(len(data), attachment_metadata(case.consultation))
-    response = requests.post(
+    response = send(
+        "POST",
         location,
-        data=data[:4000],
-        headers={
+        data[:4000],
+        {
             **tus.headers,
             "X-HTTP-Method-Override": "PATCH",
             "Upload-Offset": "0",
             "Content-Type": "application/offset+octet-stream",
         },
-        timeout=30,
     )
     assert response.status_code == 204
     assert tus.offset(location) == 4000

@@ -19,6 +19,12 @@ from .conftest import CHUNK, Case, Tus, attachment_metadata, pdf
 HEADERS_PER_REQUEST = 1024  # a generous bound for one request's line and headers
 
 
+@pytest.fixture
+def case(live_case: Case) -> Case:
+    """tuspy is a real client library: it talks to a live server over sockets."""
+    return live_case
+
+
 def tus_client(case: Case, base_url: str | None = None) -> TusClient:
     token = issue_token(case.feldsher, "user/*.read user/*.write")
     return TusClient(
