@@ -25,6 +25,7 @@ from farcare.audit.services import Accessor, audit_record
 from farcare.clinical import icd10
 from farcare.clinical.news2 import news2_score
 from farcare.clinical.vitals import VITALS
+from farcare.core.ports import replication
 from farcare.network.models import Facility, Specialty
 from farcare.patients.models import ConsentKind, Patient
 from farcare.signatures.services import sign_document
@@ -319,14 +320,12 @@ def _submit(
         attachment_store(consultation=consultation, upload=upload, user=accessor.user)
     for entry in declared or []:
         attachment_declare(consultation=consultation, user=accessor.user, **entry)
-    from farcare.sync import outbox
-
-    if outbox.is_station():
+    if replication().is_station():
         # At a remote post the clock starts when the hub receives the request (domain.md §2),
         # and the hub routes it: here it only waits in the outbox.
         apply(consultation, Status.REQUESTED, side=Side.REQUESTER, actor=accessor.user)
         _audit(accessor, consultation, AuditAction.CREATE, {"form": consultation.form}, purpose)
-        outbox.queue_consultation(consultation=consultation, actor=accessor.user)
+        replication().request_submitted(consultation=consultation, actor=accessor.user)
         return consultation
     now = timezone.now()
     consultation.received_at = now
@@ -574,10 +573,7 @@ def message_post(
             record_event(locked, event="message", actor=accessor.user)
         _audit(accessor, locked, AuditAction.UPDATE, {"event": "message"})
         alerts.new_message(locked, message)
-        from farcare.sync import outbox
-
-        if outbox.is_station():
-            outbox.queue_message(message=message, actor=accessor.user)
+        replication().message_posted(message=message, actor=accessor.user)
     return message
 
 

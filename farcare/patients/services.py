@@ -16,9 +16,11 @@ from farcare.access.policy import Action, facilities_for_registration
 from farcare.access.services import require
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
+from farcare.core.ports import replication
 from farcare.network.models import Facility
 
 from .models import PATIENT_FIELDS, Consent, ConsentKind, Patient
+from .records import patient_fields
 from .selectors import duplicates_of
 
 
@@ -85,20 +87,12 @@ def patient_register(
                 record=patient,
                 details={"duplicate_confirmed": confirm_duplicate},
             )
-            _queue_at_station("queue_patient_create", patient=patient, actor=accessor.user)
+            replication().patient_created(patient=patient, actor=accessor.user)
     except IntegrityError as error:  # a concurrent registration took the SNILS first
         raise ValidationError(
             {"snils": _("A patient with this SNILS is already registered.")}
         ) from error
     return patient
-
-
-def _queue_at_station(function: str, **kwargs: Any) -> None:
-    """At a remote station every write also waits in the outbox for the hub (farcare.sync)."""
-    from farcare.sync import outbox
-
-    if outbox.is_station():
-        getattr(outbox, function)(**kwargs)
 
 
 def patient_update(
@@ -129,14 +123,12 @@ def _patient_update(
         confirmed=confirm_duplicate,
         exclude_pk=patient.pk,
     )
-    from farcare.sync.records import patient_fields
-
-    base = patient_fields(patient)
+    before = patient_fields(patient)
     for name in changed:
         setattr(patient, name, data[name])
     patient.save()
-    _queue_at_station(
-        "queue_patient_update", patient=patient, actor=accessor.user, base=base, changed=changed
+    replication().patient_changed(
+        patient=patient, actor=accessor.user, before=before, changed=changed
     )
     audit_record(
         accessor=accessor,
@@ -170,7 +162,7 @@ def consent_record(
         if uuid is not None:
             consent.uuid = uuid
         consent.save()
-        _queue_at_station("queue_consent", consent=consent, actor=accessor.user)
+        replication().consent_recorded(consent=consent, actor=accessor.user)
         audit_record(
             accessor=accessor,
             action=AuditAction.CREATE,

@@ -9,7 +9,11 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         from farcare.core.bearer import register
+        from farcare.core.ports import install_replication
 
         from .hub import station_credential
+        from .port import StationReplication
 
         register("station", station_credential)
+        # The domain announces its writes; at a station they also wait in the outbox.
+        install_replication(StationReplication())

@@ -12,24 +12,12 @@ from django.utils.translation import gettext as _
 from farcare.consults.models import Attachment, Conclusion, Consultation
 from farcare.network.models import Facility, Settlement
 from farcare.patients.models import PATIENT_FIELDS, Patient
+from farcare.patients.records import patient_fields
 
 FOREIGN_KEYS: dict[str, type[Settlement] | type[Facility]] = {
     "home_settlement": Settlement,
     "home_facility": Facility,
 }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Settlement | Facility):
-        return str(value.uuid)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-def patient_fields(patient: Patient) -> dict[str, Any]:
-    """The editable fields of a patient as plain JSON values (references by UUID)."""
-    return {name: _plain(getattr(patient, name)) for name in PATIENT_FIELDS}
 
 
 def patient_record(patient: Patient) -> dict[str, Any]:

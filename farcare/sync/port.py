@@ -1,0 +1,56 @@
+"""The station's side of the domain's `Replication` port (farcare.core.ports): every write made
+at a station also waits in its outbox, in the write's own transaction. At the hub (no
+`StationConfig`) each call finds it is not a station and does nothing."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db.models import Model
+
+from farcare.accounts.models import User
+from farcare.consults.models import Consultation, Message
+from farcare.patients.models import Consent, Patient
+
+from . import outbox
+
+M = TypeVar("M", bound=Model)
+
+
+def _queued(obj: Model, kind: type[M], actor: User | None) -> tuple[M, User] | None:
+    """The write and its author when this is a station, else None. A write the outbox cannot
+    carry is an error here, never a silent skip: it would be lost to the hub."""
+    if not outbox.is_station():
+        return None
+    if not isinstance(obj, kind) or actor is None:
+        raise TypeError(f"a station queues a {kind.__name__} with its author, not {obj!r}")
+    return obj, actor
+
+
+class StationReplication:
+    def is_station(self) -> bool:
+        return outbox.is_station()
+
+    def patient_created(self, *, patient: Model, actor: User | None) -> None:
+        if found := _queued(patient, Patient, actor):
+            outbox.queue_patient_create(patient=found[0], actor=found[1])
+
+    def patient_changed(
+        self, *, patient: Model, actor: User | None, before: dict[str, Any], changed: list[str]
+    ) -> None:
+        if found := _queued(patient, Patient, actor):
+            outbox.queue_patient_update(
+                patient=found[0], actor=found[1], base=before, changed=changed
+            )
+
+    def consent_recorded(self, *, consent: Model, actor: User | None) -> None:
+        if found := _queued(consent, Consent, actor):
+            outbox.queue_consent(consent=found[0], actor=found[1])
+
+    def request_submitted(self, *, consultation: Model, actor: User | None) -> None:
+        if found := _queued(consultation, Consultation, actor):
+            outbox.queue_consultation(consultation=found[0], actor=found[1])
+
+    def message_posted(self, *, message: Model, actor: User | None) -> None:
+        if found := _queued(message, Message, actor):
+            outbox.queue_message(message=found[0], actor=found[1])
