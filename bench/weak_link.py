@@ -17,10 +17,17 @@ from zero after each drop.
 
 Printed: time until the consultant can open the case with every preview; time until every
 original has arrived; bytes on the wire against payload bytes; bytes sent twice; and the same
-for the baseline. Targets (from the issue): the case opens within 1.25 × (preview-phase bytes ÷
-link rate); protocol overhead at most 5 %; nothing re-sent but the chunk in flight at a drop.
+for the baseline. Two-way: the consultant accepts the case and asks a question at the hub while
+the originals are crossing; printed is the time until the question is at the post (target: one
+pull interval, FARCARE_STATION_PULL_SECONDS, and a round trip). "Sync now": the same package
+again (photos at `--press-scale`, 0.25 by default) twice over a link without drops, once alone
+and once with the button pressed and `farcare station sync` started in the middle of the pass;
+printed are the bytes of each.
+Targets (from the issue): the case opens within 1.25 × (preview-phase bytes ÷ link rate);
+protocol overhead at most 5 %; nothing re-sent but the chunk in flight at a drop.
 
-Run from the project root (about 25 minutes at full size; both transfers run at once)::
+Run from the project root (about 25 minutes at full size, both transfers at once, then about
+4 minutes for the Sync-now runs)::
 
     DJANGO_SETTINGS_MODULE=farcare.settings.test .venv/bin/python bench/weak_link.py
 
@@ -146,7 +153,57 @@ def drops_at(link: WeakLink, moments: list[float], started: float, stop: threadi
         link.cut()
 
 
-def run_station(link: WeakLink, moments: list[float]) -> dict[str, Any]:
+ASK = (
+    "from farcare.audit.services import Accessor\n"
+    "from farcare.consults.models import Consultation\n"
+    "from farcare.consults import services\n"
+    "c = Consultation.objects.get(uuid='{uuid}')\n"
+    "who = c.assignments.filter(ended_at__isnull=True).first().consultant\n"
+    "me = Accessor(who, '127.0.0.1', 'page')\n"
+    "services.consult_accept(accessor=me, consultation=c)\n"
+    "c.refresh_from_db()\n"
+    "services.message_post(accessor=me, consultation=c, body='{body}', ask_requester=True)\n"
+)
+QUESTION = "Есть ли одышка? Какое АД сейчас?"
+
+
+def _original_crossing() -> bool:
+    from farcare.sync.models import ItemState, OutboxItem, Phase
+
+    return OutboxItem.objects.filter(
+        phase=Phase.ORIGINAL, state=ItemState.SENDING, sent__gt=0
+    ).exists()
+
+
+def ask_while_originals_cross(
+    hub: HubProcess, consultation_uuid: Any, result: dict[str, Any], stop: threading.Event
+) -> None:
+    """The cardiologist, who has seen the previews, asks a question while the originals cross;
+    how long until it is at the post (in the station's copy of the hub's case)?"""
+    from django.db import connections
+
+    from farcare.sync.models import HubCopy
+
+    try:
+        while not _original_crossing():
+            if stop.wait(0.2):
+                return
+        hub.python(ASK.format(uuid=consultation_uuid, body=QUESTION))
+        asked = time.monotonic()
+        result["asked_s"] = asked - result["started"]
+        while not stop.is_set():
+            copy = HubCopy.objects.filter(consultation_uuid=consultation_uuid).first()
+            if copy and QUESTION in [m.get("body") for m in copy.data.get("messages", [])]:
+                result["question_s"] = time.monotonic() - asked
+                return
+            stop.wait(0.2)
+    finally:
+        connections.close_all()
+
+
+def run_station(
+    link: WeakLink, moments: list[float], hub: HubProcess | None = None, consultation: Any = None
+) -> dict[str, Any]:
     from django.utils import timezone
 
     from farcare.sync import station as sync
@@ -159,8 +216,21 @@ def run_station(link: WeakLink, moments: list[float]) -> dict[str, Any]:
     started_at = timezone.now()
     cutter = threading.Thread(target=drops_at, args=(link, moments, started, stop), daemon=True)
     cutter.start()
+    asking: dict[str, Any] = {"started": started}
+    if hub is not None and consultation is not None:
+        threading.Thread(
+            target=ask_while_originals_cross,
+            args=(hub, consultation.uuid, asking, stop),
+            daemon=True,
+        ).start()
     report = sync.sync_until_done(attempts=10_000, pause=1.0)
     finished = time.monotonic() - started
+    # The question may come with the last pull; give the watcher a moment to see it.
+    deadline = time.monotonic() + 5
+    while hub is not None and "asked_s" in asking and "question_s" not in asking:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     stop.set()
     items = list(OutboxItem.objects.all())
     first = [i for i in items if i.phase in (Phase.RECORD, Phase.PREVIEW)]
@@ -185,6 +255,52 @@ def run_station(link: WeakLink, moments: list[float]) -> dict[str, Any]:
         "wire_down": link.counters.down,
         "cuts": link.counters.cuts,
         "items": [(i.kind, i.label, i.size) for i in items],
+        "asked_s": asking.get("asked_s"),
+        "question_s": asking.get("question_s"),
+    }
+
+
+def run_press(link: WeakLink, scale: float, *, press: bool) -> dict[str, Any]:
+    """The package once more, over a link without drops: alone, or with "Sync now" pressed and
+    `farcare station sync` started while its first original crosses."""
+    from django.db import connections
+
+    from farcare.sync import station as sync
+    from farcare.sync.models import OutboxItem, StationConfig
+    from farcare.sync.outbox import pending
+
+    before = set(OutboxItem.objects.values_list("pk", flat=True))
+    make_package(scale)
+    file_bytes = sum(i.size for i in pending() if i.file_name)
+    StationConfig.objects.update(hub_url=f"http://127.0.0.1:{link.port}")
+    sync.TRAFFIC.clear()
+    up_before = link.counters.up
+    outcome: dict[str, Any] = {}
+
+    def presses() -> None:
+        try:
+            while not _original_crossing():
+                time.sleep(0.2)
+            outcome["button_started_a_pass"] = sync.start_sync()
+            sync.sync_once(wait=True)  # the console command, waiting for the running pass
+        finally:
+            connections.close_all()
+
+    presser = threading.Thread(target=presses, daemon=True)
+    if press:
+        presser.start()
+    started = time.monotonic()
+    sync.sync_until_done(attempts=10_000, pause=1.0)
+    if press:
+        presser.join(timeout=600)
+    mine = OutboxItem.objects.exclude(pk__in=before)
+    return {
+        "seconds": time.monotonic() - started,
+        "file_bytes": file_bytes,
+        "upload_bytes_sent": sync.TRAFFIC["POST upload"] + sync.TRAFFIC["PATCH upload"],
+        "wire_up": link.counters.up - up_before,
+        "undelivered": mine.filter(delivered_at__isnull=True).count(),
+        **outcome,
     }
 
 
@@ -302,6 +418,12 @@ def main() -> int:
     parser.add_argument("--rtt", type=int, default=600, help="round trip, ms")
     parser.add_argument("--scale", type=float, default=1.0, help="photo sides × this")
     parser.add_argument("--drops", default="0.35,0.70", help="fractions of the ideal time")
+    parser.add_argument(
+        "--press-scale",
+        type=float,
+        default=0.25,
+        help="photo sides × this for the two Sync-now runs (what they show is not about size)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="farcare-weak-link-") as tmp:
@@ -343,10 +465,16 @@ def main() -> int:
                 daemon=True,
             )
             baseline.start()
-            results["ours"] = run_station(ours_link, moments)
+            results["ours"] = run_station(ours_link, moments, hub, consultation)
             baseline.join()
             ours_link.stop()
             base_link.stop()
+            print("the package again, alone and with Sync now pressed mid-pass…", flush=True)
+            for press in (False, True):
+                with WeakLink("127.0.0.1", hub.port, rate_bps=args.rate, rtt_ms=args.rtt) as again:
+                    results["press" if press else "alone"] = run_press(
+                        again, args.press_scale, press=press
+                    )
             check = json.loads(
                 hub.python(
                     "import json, hashlib\nfrom farcare.consults.models import Consultation\n"
@@ -424,6 +552,27 @@ def report(
     print(
         f"baseline: {base['attempts']} attempts, {base['body_bytes']:,} B each; "
         f"ideal time for the package {ideal:.0f} s"
+    )
+    print()
+    if ours["question_s"] is not None:
+        print(
+            f"question asked at the hub {ours['asked_s']:.0f} s into the transfer, while the "
+            f"originals crossed: at the post {ours['question_s']:.1f} s later "
+            f"(pull every {int(os.environ.get('FARCARE_STATION_PULL_SECONDS', 20))} s of sending)"
+        )
+    else:
+        print("question asked while the originals crossed: NOT measured")
+    alone, press = results["alone"], results["press"]
+    for label, run in (("alone", alone), ("Sync now + console mid-pass", press)):
+        print(
+            f"package again, {label:28}: files {run['file_bytes']:,} B, file bytes sent "
+            f"{run['upload_bytes_sent']:,} B, station → hub on the wire {run['wire_up']:,} B, "
+            f"{run['seconds']:.0f} s, undelivered {run['undelivered']}"
+        )
+    print(
+        f"Sync now during a pass: {press['wire_up'] - alone['wire_up']:+,} B on the wire "
+        f"({press['wire_up'] / alone['wire_up'] - 1:+.1%}); the button "
+        f"{'started a second pass' if press.get('button_started_a_pass') else 'joined the pass'}"
     )
 
 

@@ -121,7 +121,11 @@ class RequestForm(forms.Form):
         initial=2,
         required=False,
     )
-    language = forms.ChoiceField(label=_("Language of the request"), choices=settings.LANGUAGES)
+    # Not "language": the header's switch of the interface language is a control of that name
+    # on the same page, and meaning one thing by one name keeps the page unambiguous.
+    request_language = forms.ChoiceField(
+        label=_("Language of the request"), choices=settings.LANGUAGES
+    )
     question = forms.CharField(
         label=_("Question"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
@@ -133,7 +137,7 @@ class RequestForm(forms.Form):
     def __init__(self, *args: Any, language: str = "ru", **kwargs: Any) -> None:
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("client_token", uuid.uuid4())
-        kwargs["initial"].setdefault("language", language)
+        kwargs["initial"].setdefault("request_language", language)
         kwargs["initial"].setdefault("mode", ConsultMode.DEFERRED)
         super().__init__(*args, **kwargs)
         self.ui_language = language

@@ -23,6 +23,15 @@ from django.utils.translation import gettext as _
 
 from farcare.access.policy import ConsultView
 from farcare.accounts.models import Role, User
+from farcare.clinical.news2 import Risk as News2Risk
+from farcare.clinical.vitals import (
+    VITALS,
+    VitalKind,
+    format_number,
+    parse_acvpu,
+    parse_boolean,
+    parse_number,
+)
 from farcare.network.models import PractitionerRole, PractitionerRoleKind
 from farcare.patients.models import ConsentKind
 
@@ -150,16 +159,33 @@ class Risk:
 
 
 def deadline_risk(consultation: Consultation, now: datetime | None = None) -> str:
-    if consultation.deadline_at is None or consultation.received_at is None:
+    return risk_of(
+        status=consultation.status,
+        received_at=consultation.received_at,
+        deadline_at=consultation.deadline_at,
+        paused_at=consultation.paused_at,
+        now=now or timezone.now(),
+    )
+
+
+def risk_of(
+    *,
+    status: str,
+    received_at: datetime | None,
+    deadline_at: datetime | None,
+    paused_at: datetime | None,
+    now: datetime,
+) -> str:
+    """The deadline's colour from the clock's facts alone (a station has them from the hub)."""
+    if deadline_at is None or received_at is None:
         return Risk.OK
-    if consultation.paused_at is not None:
+    if paused_at is not None:
         return Risk.PAUSED
-    now = now or timezone.now()
-    total = (consultation.deadline_at - consultation.received_at).total_seconds() or 1
-    left = (consultation.deadline_at - now).total_seconds()
+    total = (deadline_at - received_at).total_seconds() or 1
+    left = (deadline_at - now).total_seconds()
     if left <= 0:
         return Risk.BREACHED
-    if left < total / 4 or (consultation.status == Status.REQUESTED and left < total / 2):
+    if left < total / 4 or (status == Status.REQUESTED and left < total / 2):
         return Risk.HIGH
     if left < total / 2:
         return Risk.WATCH
@@ -168,10 +194,22 @@ def deadline_risk(consultation: Consultation, now: datetime | None = None) -> st
 
 def remaining_text(consultation: Consultation, now: datetime | None = None) -> str:
     """'1 h 12 min left', 'late by 20 min', or '' when no clock runs."""
-    if consultation.deadline_at is None or not consultation.is_open:
+    return remaining_of(
+        status=consultation.status,
+        deadline_at=consultation.deadline_at,
+        paused_at=consultation.paused_at,
+        now=now or timezone.now(),
+    )
+
+
+def remaining_of(
+    *, status: str, deadline_at: datetime | None, paused_at: datetime | None, now: datetime
+) -> str:
+    """The time left in words from the clock's facts alone (a station has them from the hub)."""
+    if deadline_at is None or status not in OPEN_STATUSES:
         return ""
-    moment = consultation.paused_at or now or timezone.now()
-    seconds = int((consultation.deadline_at - moment).total_seconds())
+    moment = paused_at or now
+    seconds = int((deadline_at - moment).total_seconds())
     minutes = abs(seconds) // 60
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
@@ -183,11 +221,128 @@ def remaining_text(consultation: Consultation, now: datetime | None = None) -> s
     if not days:
         parts.append(_("%(n)d min") % {"n": minutes})
     span = " ".join(parts)
-    if consultation.paused_at is not None:
+    if paused_at is not None:
         return _("%(span)s left (paused)") % {"span": span}
     if seconds < 0:
         return _("late by %(span)s") % {"span": span}
     return _("%(span)s left") % {"span": span}
+
+
+def news2_band_label(band: str) -> str:
+    """'high' → 'High' in the reader's language; '' when there is no score."""
+    return str(News2Risk(band).label) if band in News2Risk.values else band
+
+
+def vital_value_label(key: str, value: str, language: str) -> str:
+    """A stored vital's value as a reader says it: 'on oxygen' or 'air' rather than True or
+    False, 'A — Alert' rather than 'A', 36,6 in Russian. The value is the text the vital is
+    stored as (str() of what parse_vitals returned)."""
+    spec = VITALS.get(key)
+    if spec is None:
+        return value
+    # The same words as the request form's choices (consults.forms._vital_field): what the
+    # feldsher chose is what the consultant reads.
+    if spec.kind is VitalKind.BOOLEAN:
+        on_oxygen = parse_boolean(value)
+        if on_oxygen is None:
+            return value
+        return _("oxygen") if on_oxygen else _("air")
+    if spec.kind is VitalKind.CODED:
+        letter = parse_acvpu(value)
+        return f"{letter.value} — {letter.label}" if letter is not None else value
+    if spec.kind is VitalKind.CHOICE:
+        return {"1": _("scale 1"), "2": _("scale 2 (hypercapnic failure)")}.get(value, value)
+    number = parse_number(value)
+    return format_number(number, language) if number is not None else value
+
+
+@dataclass(frozen=True)
+class VitalRow:
+    name: str
+    value: str
+    unit: str
+    loinc: str
+
+
+def vital_rows(consultation: Consultation, language: str) -> list[VitalRow]:
+    """The recorded vital signs, named, valued and with units in the reader's language."""
+    rows = []
+    for vital in consultation.vitals.all():
+        spec = VITALS.get(vital.key)
+        rows.append(
+            VitalRow(
+                name=spec.name(language) if spec else vital.key,
+                value=vital_value_label(vital.key, vital.value, language),
+                unit=spec.unit(language) if spec and vital.unit else "",
+                loinc=vital.loinc,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    name: str
+    facility: str
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the head of a case page states. At the hub from its own records; at a station as
+    the hub last told it (`farcare.sync.selectors.hub_facts`): the hub routes, keeps the clock
+    and answers, the post only mirrors."""
+
+    status: str
+    status_label: str
+    received_at: datetime | None
+    deadline_at: datetime | None
+    paused_at: datetime | None
+    team: list[TeamMember]
+    routed_facility: str
+    news2_total: int | None
+    news2_band: str
+
+    def left(self, now: datetime | None = None) -> str:
+        return remaining_of(
+            status=self.status,
+            deadline_at=self.deadline_at,
+            paused_at=self.paused_at,
+            now=now or timezone.now(),
+        )
+
+    def risk(self, now: datetime | None = None) -> str:
+        return risk_of(
+            status=self.status,
+            received_at=self.received_at,
+            deadline_at=self.deadline_at,
+            paused_at=self.paused_at,
+            now=now or timezone.now(),
+        )
+
+    @property
+    def news2_band_label(self) -> str:
+        return news2_band_label(self.news2_band)
+
+
+def case_facts(consultation: Consultation) -> CaseFacts:
+    assignments = consultation.assignments.filter(ended_at__isnull=True).select_related(
+        "consultant", "facility"
+    )
+    return CaseFacts(
+        status=consultation.status,
+        status_label=consultation.get_status_display(),
+        received_at=consultation.received_at,
+        deadline_at=consultation.deadline_at,
+        paused_at=consultation.paused_at,
+        team=[
+            TeamMember(str(a.consultant), a.facility.name, a.accepted_at is not None)
+            for a in assignments
+        ],
+        routed_facility=consultation.routed_facility.name if consultation.routed_facility else "",
+        news2_total=consultation.news2_total,
+        news2_band=consultation.news2_band,
+    )
 
 
 @dataclass(frozen=True)
@@ -299,6 +454,35 @@ def case_files(
             )
         )
     return files
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    """One message of a case's conversation, from this database or from the hub's copy."""
+
+    uuid: str
+    author: str
+    at: datetime | None
+    body: str
+    asks_requester: bool = False
+    files: tuple[CaseFile, ...] = ()
+
+
+def case_thread(consultation: Consultation, files: list[CaseFile]) -> list[ThreadEntry]:
+    """The conversation in order, each message with the files that came with it as this reader
+    may see them (`files` from case_files)."""
+    by_pk = {f.attachment.pk: f for f in files}
+    return [
+        ThreadEntry(
+            uuid=str(m.uuid),
+            author=str(m.author),
+            at=m.created_at,
+            body=m.body,
+            asks_requester=m.asks_requester,
+            files=tuple(by_pk[a.pk] for a in m.attachments.all() if a.pk in by_pk),
+        )
+        for m in consultation.messages.select_related("author").prefetch_related("attachments")
+    ]
 
 
 def case_file(item: Attachment, view: ConsultView) -> CaseFile:

@@ -129,6 +129,9 @@ def _store_vitals(consultation: Consultation, vitals: dict[str, Any]) -> None:
     consultation.news2_total = result.total if result.parameters_scored else None
     consultation.news2_band = str(result.band) if result.parameters_scored else ""
     consultation.suggested_form = str(result.suggested_form) if result.parameters_scored else ""
+    # Saved here, with the vitals it is computed from: a request written at a station is not
+    # saved again after this (no routing, no deadline there), and its NEWS2 was lost.
+    consultation.save(update_fields=["news2_total", "news2_band", "suggested_form", "updated_at"])
 
 
 # How a finding of farcare.consults.identity_check is named to the user.

@@ -21,12 +21,12 @@ from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.clinical import icd10
 from farcare.clinical.news2 import news2_score
-from farcare.clinical.vitals import VITALS, parse_vitals
+from farcare.clinical.vitals import parse_vitals
 from farcare.imaging.errors import ImagingError
 from farcare.imaging.metadata import STRIPPABLE, strip_metadata
 from farcare.patients.models import Patient
 from farcare.signatures.services import verify_document
-from farcare.sync.selectors import case_delivery
+from farcare.sync.selectors import as_the_hub_has_it, case_delivery
 
 from . import selectors, services
 from .attachments import (
@@ -101,7 +101,7 @@ def new_request(request: HttpRequest, patient_uuid: str) -> HttpResponse:
             specialty=form.cleaned_data["specialty"],
             form=form.cleaned_data["form"],
             mode=form.cleaned_data["mode"],
-            language=form.cleaned_data["language"],
+            language=form.cleaned_data["request_language"],
             question=form.cleaned_data["question"],
             summary=form.cleaned_data["summary"],
             vitals=form.vitals,
@@ -222,34 +222,25 @@ def _detail_context(
     sides = set(view.sides)
     version = consultation.version
     files = selectors.case_files(consultation, view)
-    by_pk = {f.attachment.pk: f for f in files}
-    messages_ = consultation.messages.select_related("author").prefetch_related("attachments")
+    # At a station the hub routes, keeps the clock and holds the thread: the page says what the
+    # hub last told the post, merged with what the post wrote since.
+    station_case = case_delivery(consultation)
+    facts, thread = as_the_hub_has_it(
+        selectors.case_facts(consultation), selectors.case_thread(consultation, files), station_case
+    )
     return {
         "c": consultation,
         "view": view,
         "patient": selectors.case_patient(consultation, view, timezone.localdate()),
         "sides": sides,
         "moves": allowed_moves(consultation, sides),
-        "risk": selectors.deadline_risk(consultation),
-        "left": selectors.remaining_text(consultation),
-        "vitals": [
-            (
-                VITALS[v.key].name(language) if v.key in VITALS else v.key,
-                v.value,
-                VITALS[v.key].unit(language) if v.key in VITALS and v.unit else "",
-                v.loinc,
-            )
-            for v in consultation.vitals.all()
-        ],
+        "facts": facts,
+        "risk": facts.risk(),
+        "left": facts.left(),
+        "vitals": selectors.vital_rows(consultation, language),
         "files": files,
         "timeline": consultation.transitions.select_related("actor"),
-        "thread": [
-            {"m": m, "files": [by_pk[a.pk] for a in m.attachments.all() if a.pk in by_pk]}
-            for m in messages_
-        ],
-        "team": consultation.assignments.filter(ended_at__isnull=True).select_related(
-            "consultant", "facility"
-        ),
+        "thread": thread,
         "conclusions": checked,
         "acknowledgement": getattr(consultation, "acknowledgement", None),
         "message_form": forms.get("message_form") or MessageForm(initial={"version": version}),
@@ -258,7 +249,7 @@ def _detail_context(
         or ConclusionForm(initial={"version": version}),
         "ack_form": forms.get("ack_form") or AcknowledgeForm(),
         "reassign_form": forms.get("reassign_form") or ReassignForm(),
-        "station_case": case_delivery(consultation),
+        "station_case": station_case,
     }
 
 

@@ -187,6 +187,12 @@ FARCARE_STATION_CHUNK_KB = env_int("FARCARE_STATION_CHUNK_KB", 64)
 FARCARE_STATION_SYNC_SECONDS = env_int("FARCARE_STATION_SYNC_SECONDS", 30)
 FARCARE_STATION_TIMEOUT_SECONDS = env_int("FARCARE_STATION_TIMEOUT_SECONDS", 60)
 FARCARE_STATION_SMALL_FILE_KB = env_int("FARCARE_STATION_SMALL_FILE_KB", 256)
+# While files cross, a pass pulls the hub's answers at least this often (and before each file);
+# after a drop it probes the hub first after PROBE seconds, doubling up to PROBE_MAX while the
+# probe fails.
+FARCARE_STATION_PULL_SECONDS = env_int("FARCARE_STATION_PULL_SECONDS", 20)
+FARCARE_STATION_PROBE_SECONDS = env_int("FARCARE_STATION_PROBE_SECONDS", 2)
+FARCARE_STATION_PROBE_MAX_SECONDS = env_int("FARCARE_STATION_PROBE_MAX_SECONDS", 15)
 # A FHIR DocumentReference carries its file in base64 (4/3 of the size) inside JSON.
 DATA_UPLOAD_MAX_MEMORY_SIZE = (FARCARE_ATTACHMENT_MAX_MB * 4 // 3 + 2) * 1024 * 1024
 # A FHIR request body beyond this is refused with 413 before it is parsed; a Bundle of more

@@ -6,7 +6,8 @@ and `PatientConflict` (a field edited at both ends; the hub's value stayed).
 
 Station side: `StationConfig` (this laptop's enrolment), `OutboxItem` (what waits for the link,
 in the order it must cross), `HubCopy` (the hub's view of each of our consultations) and
-`LinkEvent` (the link's recent history, for the estimate of time left)."""
+`LinkEvent` (the link's history, shown on the Outbox page) and `LinkMeter` (its recent rate,
+for the estimate of time left)."""
 
 from __future__ import annotations
 
@@ -97,13 +98,17 @@ class StationConfig(models.Model):
     # new one there is a changed password; a local re-hash (another hasher here) is not.
     staff_hashes = models.JSONField(default=dict, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
+    # While the link is down: when the background loop will next try the hub (for the pages'
+    # "next try in N s"); empty while it is up.
+    next_try_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
 
 
 class Phase(models.IntegerChoices):
-    """Within one urgency, records cross first, then previews, then originals."""
+    """Within one urgency, records cross first, then previews (with small clinical files: an
+    ECG, a short document), then originals (see `sync.ordering`)."""
 
     RECORD = 0, _("record")
     PREVIEW = 1, _("preview")
@@ -132,6 +137,9 @@ class OutboxItem(models.Model):
     # 0 emergency, 1 urgent, 2 planned, 3 not tied to a request (see sync.outbox.RANKS)
     rank = models.PositiveSmallIntegerField(default=3)
     phase = models.PositiveSmallIntegerField(choices=Phase.choices, default=Phase.RECORD)
+    # Bytes per unit of clinical value (`sync.ordering.cost`): within a rank and phase the
+    # smaller crosses first. 0 for records, which keep the order they were made in.
+    cost = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     state = models.CharField(max_length=12, choices=ItemState.choices, default=ItemState.QUEUED)
     patient_uuid = models.UUIDField(null=True, blank=True)
@@ -148,8 +156,8 @@ class OutboxItem(models.Model):
     result = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["rank", "phase", "created_at", "pk"]
-        indexes = [models.Index(fields=["state", "rank", "phase", "created_at"])]
+        ordering = ["rank", "phase", "cost", "created_at", "pk"]
+        indexes = [models.Index(fields=["state", "rank", "phase", "cost", "created_at"])]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.label}"
@@ -173,7 +181,8 @@ class HubCopy(models.Model):
 
 
 class LinkEvent(models.Model):
-    """One exchange with the hub, or a failed attempt: the link's history and its measured rate."""
+    """Exchanges with the hub within a minute of each other, or a failed attempt: the link's
+    history as the Outbox page lists it."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     up = models.BooleanField()
@@ -187,3 +196,15 @@ class LinkEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {'up' if self.up else 'down'}"
+
+
+class LinkMeter(models.Model):
+    """The estimator of the link's recent rate (`sync.linkrate.RateMeter`), kept between
+    exchanges: one row, its state as JSON so that the estimator can change without a
+    migration."""
+
+    state = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"link meter {self.updated_at:%H:%M:%S}"

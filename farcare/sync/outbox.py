@@ -1,7 +1,8 @@
 """The station's outbox: every write made at a remote post is queued here in the same
 transaction as the write itself, so nothing typed offline can be lost, and leaves in the order
-the link must carry it: the most urgent request's data first; within one request the record,
-then image previews, then originals."""
+the link must carry it (`sync.ordering`): the most urgent request's data first; within one
+urgency the records, then previews and small clinical files, then originals, the most valuable
+per byte first."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ from farcare.consults.models import Attachment, Consultation, ConsultForm, Messa
 from farcare.patients.models import Consent, Patient
 
 from .models import PENDING_STATES, ItemState, OutboxItem, Phase, StationConfig
+from .ordering import FileKind, Part, cost, file_kind, original_phase, queue_key
 from .records import patient_fields, patient_record
 
 logger = logging.getLogger(__name__)
 
 RANKS = {ConsultForm.EMERGENCY: 0, ConsultForm.URGENT: 1, ConsultForm.PLANNED: 2}
 UNTIED = 3  # a patient's registration or a consent, until a request needs it sooner
+# The queue's order: `sync.ordering.queue_key`, then the time queued (an index serves it).
+QUEUE_ORDER = ("rank", "phase", "cost", "created_at", "pk")
 
 
 def station() -> StationConfig | None:
@@ -39,9 +43,12 @@ def is_station() -> bool:
 
 def pending() -> QuerySet[OutboxItem]:
     """What still has to cross, in the order it crosses."""
-    return OutboxItem.objects.filter(state__in=PENDING_STATES).order_by(
-        "rank", "phase", "created_at", "pk"
-    )
+    return OutboxItem.objects.filter(state__in=PENDING_STATES).order_by(*QUEUE_ORDER)
+
+
+def item_key(item: OutboxItem) -> tuple[int, int, int]:
+    """Where an item stands in the queue (smaller crosses first), as `pending` orders it."""
+    return queue_key(item.rank, item.phase, item.cost)
 
 
 def _enqueue(
@@ -211,6 +218,8 @@ def _queue_files(attachment: Attachment, *, actor: User, rank: int) -> list[Outb
     }
     items: list[OutboxItem] = []
     preview = None
+    kind = _file_kind(attachment)
+    common["cost"] = cost(attachment.size, kind)
     try:
         with attachment.file.open("rb") as source:
             preview = make_preview(source.read(), attachment.content_type)
@@ -228,19 +237,26 @@ def _queue_files(attachment: Attachment, *, actor: User, rank: int) -> list[Outb
                 phase=Phase.PREVIEW,
                 file_name=attachment.preview.name,
                 size=len(preview.content),
-                **common,
+                **{**common, "cost": cost(len(preview.content), kind)},
             )
         )
-    on_request = bool(items) and not originals_follow()
-    # A small file with no preview (an ECG export, a short PDF) is what the consultant opens
-    # first: it crosses with the previews.
-    small = not items and attachment.size <= int(settings.FARCARE_STATION_SMALL_FILE_KB) * 1024
+    # A small file with no preview, or a small ECG or document even with one, is what the
+    # consultant opens first: it crosses with the previews.
+    phase = original_phase(
+        kind=kind,
+        size=attachment.size,
+        has_preview=bool(items),
+        small_limit=int(settings.FARCARE_STATION_SMALL_FILE_KB) * 1024,
+    )
+    # Kept at the post until asked for: a large original whose preview has gone (not a small
+    # ECG or document, which goes with the previews whatever the setting).
+    on_request = bool(items) and phase == Part.ORIGINAL and not originals_follow()
     items.append(
         _enqueue(
             kind="file.original",
             label=attachment.original_name,
             payload=_file_payload(attachment, "original", attachment.content_type),
-            phase=Phase.PREVIEW if small else Phase.ORIGINAL,
+            phase=Phase.PREVIEW if phase == Part.EARLY else Phase.ORIGINAL,
             file_name=attachment.file.name,
             size=attachment.size,
             state=ItemState.ON_REQUEST if on_request else ItemState.QUEUED,
@@ -248,6 +264,25 @@ def _queue_files(attachment: Attachment, *, actor: User, rank: int) -> list[Outb
         )
     )
     return items
+
+
+def _file_kind(attachment: Attachment) -> FileKind:
+    """What the file is; for DICOM its modality and SOP class tell an ECG from an X-ray."""
+    modality = sop_class = ""
+    if attachment.content_type == "application/dicom":
+        import pydicom
+        from pydicom.errors import InvalidDicomError
+
+        try:
+            with attachment.file.open("rb") as source:
+                header = pydicom.dcmread(
+                    source, stop_before_pixels=True, specific_tags=["Modality", "SOPClassUID"]
+                )
+            modality = str(header.get("Modality", ""))
+            sop_class = str(header.get("SOPClassUID", ""))
+        except (InvalidDicomError, OSError, ValueError, EOFError) as error:
+            logger.warning("cannot read the DICOM header of %s: %s", attachment.uuid, error)
+    return file_kind(attachment.content_type, modality=modality, sop_class=sop_class)
 
 
 def _file_payload(attachment: Attachment, part: str, content_type: str) -> dict[str, Any]:

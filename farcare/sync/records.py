@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from farcare.consults.models import Attachment, Conclusion, Consultation
+from farcare.consults.models import Assignment, Attachment, Conclusion, Consultation
 from farcare.network.models import Facility, Settlement
 from farcare.patients.models import PATIENT_FIELDS, Patient
 from farcare.patients.records import patient_fields
@@ -55,6 +55,17 @@ def _person(user: Any) -> dict[str, Any] | None:
         "uuid": str(user.uuid),
         "name": user.get_full_name() or user.username,
         "facility": facility.name_en if facility is not None else "",
+    }
+
+
+def _consultant(assignment: Assignment) -> dict[str, Any]:
+    """Who answers, where, and whether they have accepted. The facility by its UUID too, so that
+    the post names it in its reader's language from its own copy of the network."""
+    return {
+        **(_person(assignment.consultant) or {}),
+        "facility": assignment.facility.name_en,
+        "facility_uuid": str(assignment.facility.uuid),
+        "accepted_at": _when(assignment.accepted_at),
     }
 
 
@@ -115,7 +126,14 @@ def consultation_copy(consultation: Consultation) -> dict[str, Any]:
         "routed_facility": (
             consultation.routed_facility.name_en if consultation.routed_facility else ""
         ),
-        "consultants": [_person(a.consultant) for a in assignments],
+        "routed_facility_uuid": (
+            str(consultation.routed_facility.uuid) if consultation.routed_facility else None
+        ),
+        "consultants": [_consultant(a) for a in assignments],
+        # The score the hub holds (it may have been recomputed there, e.g. from FHIR vitals);
+        # the post shows it over its own once it has come.
+        "news2_total": consultation.news2_total,
+        "news2_band": consultation.news2_band,
         "messages": [
             {
                 "uuid": str(m.uuid),

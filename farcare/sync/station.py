@@ -10,11 +10,14 @@ import gzip
 import hashlib
 import json
 import logging
+import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -22,8 +25,7 @@ from django.conf import settings
 from django.core import serializers
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import Sum
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,16 +37,18 @@ from farcare.consults.workflow import mirror
 from farcare.network.models import Facility
 from farcare.patients.models import Consent, Patient
 
+from .linkrate import Estimate, RateMeter, TimeLeft
 from .models import (
     PENDING_STATES,
     HubCopy,
     ItemState,
     LinkEvent,
+    LinkMeter,
     OutboxItem,
     Phase,
     StationConfig,
 )
-from .outbox import pending, station
+from .outbox import item_key, pending, station
 from .records import patient_data
 
 logger = logging.getLogger(__name__)
@@ -96,7 +100,7 @@ class Link:
         _link_event(
             up=True,
             sent=len(body),
-            received=len(response.content),
+            received=_wire_bytes(response),
             seconds=time.monotonic() - started,
         )
         return response
@@ -140,6 +144,14 @@ def _detail(response: requests.Response) -> str:
         return response.text[:300]
 
 
+def _wire_bytes(response: requests.Response) -> int:
+    """The body's bytes as they crossed the link: a gzip-compressed answer counted
+    decompressed made the link look several times faster than it is."""
+    raw = getattr(response, "raw", None)
+    crossed = raw.tell() if raw is not None and hasattr(raw, "tell") else 0
+    return int(crossed) or len(response.content)
+
+
 def _link_event(
     *, up: bool, sent: int = 0, received: int = 0, seconds: float = 0.0, note: str = ""
 ) -> None:
@@ -152,32 +164,48 @@ def _link_event(
             bytes_received=last.bytes_received + received,
             seconds=last.seconds + seconds,
         )
-        return
-    LinkEvent.objects.create(
-        at=now, up=up, bytes_sent=sent, bytes_received=received, seconds=seconds, note=note
-    )
+    else:
+        LinkEvent.objects.create(
+            at=now, up=up, bytes_sent=sent, bytes_received=received, seconds=seconds, note=note
+        )
+    if up:
+        _measure(sent + received, seconds, now)
+
+
+def _measure(nbytes: int, seconds: float, now: datetime) -> None:
+    """One exchange into the estimator of the link's recent rate (one row: its state)."""
+    row = LinkMeter.objects.first() or LinkMeter.objects.create()
+    meter = RateMeter.from_json(row.state)
+    meter.add(at=now.timestamp(), nbytes=nbytes, seconds=seconds)
+    LinkMeter.objects.filter(pk=row.pk).update(state=meter.to_json(), updated_at=now)
+
+
+def link_estimate() -> Estimate:
+    """The link's rate over the recent past (`sync.linkrate`), or an unknown rate."""
+    row = LinkMeter.objects.first()
+    return RateMeter.from_json(row.state if row else None).estimate(timezone.now().timestamp())
 
 
 def link_rate() -> float | None:
-    """Bytes per second the link carried over its recent stretches, or None if unknown."""
-    recent = LinkEvent.objects.filter(up=True, at__gte=timezone.now() - timedelta(hours=6))
-    totals = recent.aggregate(
-        sent=Sum("bytes_sent"), received=Sum("bytes_received"), seconds=Sum("seconds")
-    )
-    seconds = totals["seconds"] or 0.0
-    moved = (totals["sent"] or 0) + (totals["received"] or 0)
-    if seconds < 0.2 or moved < 4096:  # too little to tell
-        return None
-    return moved / seconds
+    """Bytes per second the link carried over the last minutes of transfer, or None if
+    unknown."""
+    return link_estimate().rate
+
+
+def remaining_bytes() -> int:
+    """What the outbox still has to send (a record counts as 512 bytes)."""
+    return sum(max(item.size - item.sent, 512) for item in pending())
+
+
+def time_left_range(estimate: Estimate | None = None) -> TimeLeft:
+    """Seconds until the outbox is empty at the measured rate: a range while the rate is
+    still being measured, one figure once it is known."""
+    return (estimate or link_estimate()).time_left(remaining_bytes())
 
 
 def time_left() -> float | None:
-    """Seconds until the outbox is empty at the measured rate."""
-    rate = link_rate()
-    remaining = sum(max(item.size - item.sent, 512) for item in pending())
-    if remaining == 0:
-        return 0.0
-    return remaining / rate if rate else None
+    """Seconds until the outbox is empty at the measured rate (the middle of the range)."""
+    return time_left_range().middle
 
 
 # ---------------------------------------------------------------- enrolment
@@ -222,6 +250,8 @@ class Progress:
 
     on_item: Callable[[OutboxItem], None] = lambda item: None
     on_bytes: Callable[[OutboxItem, int], None] = lambda item, sent: None
+    # Another pass holds the station's sync lock; this start waits for it (the console says so).
+    on_wait: Callable[[], None] = lambda: None
 
 
 @dataclass
@@ -231,17 +261,182 @@ class PassReport:
     pulled: int = 0
     link_down: str = ""
     paused: int = 0
+    # Another pass was running: this start asked it to go round once more instead of sending
+    # anything itself.
+    joined: bool = False
+
+    def add(self, other: PassReport) -> PassReport:
+        """Two rounds of one start, as one report."""
+        return PassReport(
+            delivered=[*self.delivered, *other.delivered],
+            refused=[*self.refused, *other.refused],
+            pulled=self.pulled + other.pulled,
+            link_down=other.link_down,
+            paused=self.paused + other.paused,
+            joined=self.joined and other.joined,
+        )
 
 
-def sync_once(progress: Progress | None = None) -> PassReport:
+# ---------------------------------------------------------------- one sync at a time
+#
+# The background loop, the "Sync now" button and `farcare station sync` (perhaps another process)
+# all run passes through `sync_once`, which holds an exclusive lock on a file next to the
+# station's database: two passes at once would both send the head of the queue (the outside
+# review saw three files cross twice). The operating system lets go of the lock when its process
+# dies, so a crash never leaves the station locked. A start that finds the lock held leaves a
+# "wake" flag beside it: the running pass pulls at its next chunk and goes round once more.
+
+
+class SyncLock:
+    """An exclusive lock on a file (flock; msvcrt on Windows), across threads and processes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._handle: Any = None
+
+    def acquire(self, *, blocking: bool) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+b")  # noqa: SIM115 (held until release)
+        while True:
+            try:
+                _lock_file(handle, blocking=blocking)
+            except OSError:
+                if blocking:  # msvcrt gives up after ten seconds; flock does not
+                    continue
+                handle.close()
+                return False
+            self._handle = handle
+            return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            _unlock_file(self._handle)
+            self._handle.close()
+            self._handle = None
+
+
+if os.name == "nt":  # pragma: no cover (the stations we test run Linux)
+    import msvcrt
+
+    def _lock_file(handle: Any, *, blocking: bool) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if blocking else msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+
+    def _unlock_file(handle: Any) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+
+else:
+    import fcntl
+
+    def _lock_file(handle: Any, *, blocking: bool) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+
+    def _unlock_file(handle: Any) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def lock_path() -> Path:
+    """Beside the station's SQLite file (one lock per database, whichever process opens it);
+    for another database, in FARCARE_VAR_DIR under a name taken from the database's address."""
+    database = connections["default"].settings_dict
+    name = str(database.get("NAME") or "")
+    if "sqlite" in database["ENGINE"] and name and name != ":memory:" and "mode=" not in name:
+        return Path(f"{name}.sync.lock")
+    where = f"{database.get('HOST', '')}:{database.get('PORT', '')}/{name}"
+    key = hashlib.sha256(where.encode()).hexdigest()[:16]
+    return Path(settings.VAR_DIR) / f"station-sync-{key}.lock"
+
+
+def _wake_path() -> Path:
+    return lock_path().with_name(lock_path().name + ".wake")
+
+
+def wake() -> None:
+    """Ask the running pass to check with the hub at once and go round once more."""
+    _wake_path().touch()
+
+
+def _take_wake() -> bool:
+    try:
+        _wake_path().unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def sync_once(progress: Progress | None = None, *, wait: bool = False) -> PassReport:
+    """One pass: push the outbox (pulling between files and every FARCARE_STATION_PULL_SECONDS
+    of sending) and pull. If a pass is already running, `wait` waits for it and then makes one;
+    otherwise the running pass is asked to go round once more and the report says `joined`."""
+    if station() is None:
+        raise NotEnrolled(_("This installation is not enrolled at a hub."))
+    progress = progress or Progress()
+    lock = _take_lock(wait=wait, progress=progress)
+    if lock is None:
+        return PassReport(joined=True)
+    return _passes(lock, progress)
+
+
+def start_sync() -> bool:
+    """For "Sync now": True when a pass started in the background, False when one was running
+    (it goes round once more at once). Never a second pass beside the first."""
+    lock = _take_lock(wait=False, progress=Progress())
+    if lock is None:
+        return False
+
+    def run() -> None:
+        try:
+            _passes(lock, Progress())
+        except Exception:
+            logger.exception("the sync started by Sync now failed")
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threading.Thread(target=run, name="station-sync-now", daemon=True).start()
+    return True
+
+
+def _take_lock(*, wait: bool, progress: Progress) -> SyncLock | None:
+    lock = SyncLock(lock_path())
+    if lock.acquire(blocking=False):
+        return lock
+    if wait:
+        progress.on_wait()
+        lock.acquire(blocking=True)
+        return lock
+    wake()
+    # The running pass may have let go just before the flag was set, without seeing it.
+    return lock if lock.acquire(blocking=False) else None
+
+
+def _passes(lock: SyncLock, progress: Progress) -> PassReport:
+    """Rounds while someone asks for one more; then let go of the lock (and take it again if a
+    start asked as it was let go: nobody's "Sync now" is lost)."""
+    report: PassReport | None = None
+    while True:
+        try:
+            while True:
+                _take_wake()  # this round serves every start so far
+                one = _one_pass(progress)
+                report = one if report is None else report.add(one)
+                if report.link_down or not _wake_path().exists():
+                    break
+        finally:
+            lock.release()
+        if report.link_down or not _wake_path().exists() or not lock.acquire(blocking=False):
+            return report
+
+
+def _one_pass(progress: Progress) -> PassReport:
     config = station()
     if config is None:
         raise NotEnrolled(_("This installation is not enrolled at a hub."))
-    link = Link(config.hub_url, config.token)
     report = PassReport()
+    talk = _Pass(Link(config.hub_url, config.token), config, report, progress)
     try:
-        push_outbox(link, report, progress or Progress())
-        report.pulled = pull(link, config)
+        push_outbox(talk)
+        talk.pull()
     except (LinkDown, HubRefused) as error:
         # HubRefused here: the hub turned the station itself away (a revoked token); what waits
         # stays queued for when an administrator has enrolled the laptop again.
@@ -254,17 +449,140 @@ def sync_once(progress: Progress | None = None) -> PassReport:
 def sync_until_done(
     *, attempts: int = 20, pause: float = 1.0, progress: Progress | None = None
 ) -> PassReport:
-    """Passes until the outbox is empty and a pull succeeded, waiting `pause` after a drop."""
+    """Passes until the outbox is empty and a pull succeeded, waiting `pause` after a drop (and
+    for a pass already running, if one is)."""
     report = PassReport()
     for _attempt in range(attempts):
-        report = sync_once(progress)
+        report = sync_once(progress, wait=True)
         if not report.link_down and not pending().exists():
             return report
         time.sleep(pause)
     return report
 
 
-def push_outbox(link: Link, report: PassReport, progress: Progress) -> None:
+# ---------------------------------------------------------------- the background loop
+#
+# After a drop the loop does not retry whole passes on a growing timer: it asks the hub's
+# `/health` (a TCP handshake and a few hundred bytes; nothing at all crosses while the link is
+# dead) and syncs the moment it answers. Only the probe backs off, doubling from
+# FARCARE_STATION_PROBE_SECONDS up to FARCARE_STATION_PROBE_MAX_SECONDS, so the post is back
+# within one probe interval of the link, at worst the longest one. The time of the next try is
+# kept in `StationConfig.next_try_at` for the pages ("next try in N s").
+
+LOOP_TICK_SECONDS = 2.0
+PROBE_TIMEOUT_SECONDS = 5.0
+
+
+def probe_delay(failures: int, *, first: float, longest: float) -> float:
+    """Seconds to wait before the next probe when the last `failures` tries in a row failed."""
+    return float(min(first * 2 ** max(failures - 1, 0), longest))
+
+
+def probe(hub_url: str) -> bool:
+    """Does the hub answer at all? Not recorded in the link's history: it is the same outage."""
+    try:
+        answer = requests.get(f"{hub_url.rstrip('/')}/health", timeout=PROBE_TIMEOUT_SECONDS)
+    except requests.RequestException:
+        return False
+    return answer.status_code < 500
+
+
+def _next_try(at: datetime | None) -> None:
+    if at is None:  # the link is up: one write only when there was a time to clear
+        StationConfig.objects.filter(next_try_at__isnull=False).update(next_try_at=None)
+    else:
+        StationConfig.objects.update(next_try_at=at)
+
+
+def sync_loop(stop: threading.Event) -> None:
+    """The station's background sync (`farcare station`): a pass whenever something waits or is
+    asked for, and every FARCARE_STATION_SYNC_SECONDS to pull; after a drop, probe until the
+    hub answers. Ends when `stop` is set."""
+    interval = float(settings.FARCARE_STATION_SYNC_SECONDS)
+    last = -float("inf")
+    # Passes in a row that failed although the probe answered (a hub refusing the station, or
+    # failing): they back off too, so a broken hub is not asked again every few seconds.
+    failed = 0
+    while not stop.is_set():
+        if time.monotonic() - last >= interval or pending().exists() or _wake_path().exists():
+            last = time.monotonic()
+            report = sync_once()
+            if report.link_down:
+                made_progress = bool(report.delivered or report.refused or report.pulled)
+                failed = 0 if made_progress else failed + 1
+                _wait_for_the_link(stop, failed)
+                last = -float("inf")  # the hub answers (or someone asked): a pass at once
+                continue
+            failed = 0
+            _next_try(None)
+        stop.wait(LOOP_TICK_SECONDS)
+
+
+def _wait_for_the_link(stop: threading.Event, failed: int) -> None:
+    config = station()
+    if config is None:
+        return
+    first = float(settings.FARCARE_STATION_PROBE_SECONDS)
+    longest = float(settings.FARCARE_STATION_PROBE_MAX_SECONDS)
+    tries = failed
+    while True:
+        tries += 1
+        delay = probe_delay(tries, first=first, longest=longest)
+        _next_try(timezone.now() + timedelta(seconds=delay))
+        if stop.wait(delay) or _wake_path().exists() or probe(config.hub_url):
+            return
+
+
+# ---------------------------------------------------------------- pulls between pushes
+#
+# One pass talks over one connection, in one thread, with one writer to the station's database:
+# the pull goes between two chunks of an upload rather than beside it in a second loop (a second
+# connection would halve the upload's share of a 64 kbit/s link while it lasted, and a second
+# writer would contend for SQLite's only write lock). A pull costs one round trip and a few
+# kilobytes; a chunk of 64 KiB takes 8 s at 64 kbit/s, so before each file and each chunk a pull
+# is due when that chunk would end past FARCARE_STATION_PULL_SECONDS after the last pull (by any
+# pass): what the hub says reaches the post within that interval and a round trip, whatever
+# waits in the outbox. Not a pull before every file: a burst of previews (one chunk each, the
+# emergency's first seconds) would pay a round trip and the case's copy per file.
+
+
+def pull_due(*, since: float, ahead: float, every: float) -> bool:
+    """Whether to pull now: `since` seconds after the last pull, before a chunk expected to take
+    `ahead` seconds, with a pull due every `every` seconds of sending."""
+    return since + ahead >= every
+
+
+class _Pass:
+    """What one pass carries from call to call: its link, report and the time of its last pull."""
+
+    def __init__(
+        self, link: Link, config: StationConfig, report: PassReport, progress: Progress
+    ) -> None:
+        self.link = link
+        self.config = config
+        self.report = report
+        self.progress = progress
+        self.every = float(settings.FARCARE_STATION_PULL_SECONDS)
+        # The last pull by any pass (a pass after a drop may owe one at once).
+        self.last_pull = config.last_sync_at
+        # How long the last chunk took: the next one takes about as long.
+        self.chunk_seconds = 0.0
+
+    def pull(self) -> None:
+        self.config.refresh_from_db()  # the cursor the last pull left
+        self.report.pulled += pull(self.link, self.config)
+        self.last_pull = timezone.now()
+
+    def pull_if_due(self) -> None:
+        since = (
+            (timezone.now() - self.last_pull).total_seconds() if self.last_pull else float("inf")
+        )
+        # "Sync now" pressed during this pass: the feldsher wants the hub's news now.
+        if _take_wake() or pull_due(since=since, ahead=self.chunk_seconds, every=self.every):
+            self.pull()
+
+
+def push_outbox(talk: _Pass) -> None:
     while True:
         items = list(pending()[:RECORD_BATCH])
         if not items:
@@ -276,9 +594,11 @@ def push_outbox(link: Link, report: PassReport, progress: Progress) -> None:
                 if item.phase != Phase.RECORD:
                     break
                 batch.append(item)
-            _push_records(link, batch, report)
-        elif not _upload(link, head, report, progress):
-            report.paused += 1
+            _push_records(talk.link, batch, talk.report)
+            continue
+        talk.pull_if_due()
+        if not _upload(talk, head):
+            talk.report.paused += 1
 
 
 def _push_records(link: Link, batch: list[OutboxItem], report: PassReport) -> None:
@@ -333,17 +653,20 @@ def _refuse(item: OutboxItem, message: str) -> None:
 
 
 def _more_urgent_waiting(item: OutboxItem) -> bool:
+    # The queue's own key (`sync.ordering`): whatever `pending()` would send first goes first.
     head = pending().exclude(pk=item.pk).first()
-    return head is not None and (head.rank, head.phase) < (item.rank, item.phase)
+    return head is not None and item_key(head) < item_key(item)
 
 
 class _Refused(Exception):
     """The hub will not take this file; the item has been marked with its reason."""
 
 
-def _upload(link: Link, item: OutboxItem, report: PassReport, progress: Progress) -> bool:
-    """Send one file by tus, from where the hub says it has got to. False when paused for
-    something more urgent; LinkDown when the link drops (the hub keeps what it has)."""
+def _upload(talk: _Pass, item: OutboxItem) -> bool:
+    """Send one file by tus, from where the hub says it has got to, pulling between chunks when
+    a pull is due. False when paused for something more urgent (a pull may have queued it);
+    LinkDown when the link drops (the hub keeps what it has)."""
+    link, report, progress = talk.link, talk.report, talk.progress
     progress.on_item(item)
     if item.state != ItemState.SENDING:
         progress_state(item, ItemState.SENDING)
@@ -352,17 +675,22 @@ def _upload(link: Link, item: OutboxItem, report: PassReport, progress: Progress
         with default_storage.open(item.file_name, "rb") as source:
             offset = _hub_offset(link, item) if item.upload_url else None
             if offset is None:  # not started, or forgotten by the hub: create it, first chunk on
+                started = time.monotonic()
                 offset = _create(link, item, source.read(chunk_size))
+                talk.chunk_seconds = time.monotonic() - started
             while True:
                 item.sent = offset
                 item.save(update_fields=["sent"])
                 progress.on_bytes(item, offset)
                 if offset >= item.size:
                     break
+                talk.pull_if_due()
                 if _more_urgent_waiting(item):
                     return False
                 source.seek(offset)
+                started = time.monotonic()
                 offset = _patch(link, item, offset, source.read(chunk_size))
+                talk.chunk_seconds = time.monotonic() - started
     except _Refused:
         report.refused.append(item.label)
         return True
@@ -572,9 +900,16 @@ __all__ = [
     "LinkDown",
     "NotEnrolled",
     "Progress",
+    "SyncLock",
     "enrol",
     "link_rate",
+    "probe",
+    "probe_delay",
+    "pull_due",
+    "start_sync",
+    "sync_loop",
     "sync_once",
     "sync_until_done",
     "time_left",
+    "wake",
 ]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from farcare.access.policy import Action
@@ -21,9 +21,7 @@ from . import selectors
 from .hub import conflict_settle
 from .models import HubCopy, PatientConflict
 from .outbox import station
-from .station import conclusion_pdf_name, sync_once
-
-_sync_lock = threading.Lock()
+from .station import conclusion_pdf_name, start_sync
 
 
 def _station_staff(request: HttpRequest) -> None:
@@ -56,24 +54,17 @@ def panel(request: HttpRequest) -> HttpResponse:
     return render(request, "sync/_panel.html", {**selectors.overview(), "oob": True})
 
 
-def _sync_in_background() -> None:
-    if not _sync_lock.acquire(blocking=False):
-        return  # a pass is already running
-
-    def run() -> None:
-        try:
-            sync_once()
-        finally:
-            _sync_lock.release()
-
-    threading.Thread(target=run, name="station-sync-now", daemon=True).start()
-
-
 @login_required
 @require_POST
 def sync_now(request: HttpRequest) -> HttpResponse:
+    """Never a second pass beside a running one (the station's lock covers the loop, this button
+    and the console): a pass starts, or the running one checks with the hub at once and goes
+    round once more."""
     _station_staff(request)
-    _sync_in_background()
+    if start_sync():
+        messages.success(request, _("Sync started."))
+    else:
+        messages.info(request, _("A sync is running; it will check again at once."))
     return redirect("sync:overview")
 
 

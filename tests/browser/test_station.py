@@ -14,7 +14,8 @@ from farcare.sync import station as sync
 from farcare.testing.hub import HubProcess
 from farcare.testing.weaklink import WeakLink
 
-from ..sync.helpers import register, request
+from ..sync.helpers import hub_json, register, request
+from ..sync.test_station_case_page import ASK, AT_HUB
 from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.weaklink]
@@ -52,3 +53,32 @@ def test_the_outbox_page_follows_the_sync_without_a_reload(
         sent = page.get_by_test_id("outbox-done").inner_text()
         assert sent.count("delivered") == 4
         assert "Outbox (0)" in page.get_by_test_id("outbox").inner_text()
+
+
+def test_the_case_page_at_the_post_reads_as_the_hubs(
+    new_context: Any, live_server: Any, hub: HubProcess
+):
+    with WeakLink("127.0.0.1", hub.port, rate_bps=2_000_000, rtt_ms=50) as link:
+        sync.enrol(
+            hub_url=f"http://127.0.0.1:{link.port}",
+            username="feldsher",
+            password="farcare-demo",
+            name="Uelen laptop",
+        )
+        User.objects.filter(username="feldsher").update(language="en")
+        consultation = request(register("Читаемова"), form="urgent")
+        sync.sync_until_done(pause=0.1)
+        hub_json(hub, ASK.format(uuid=consultation.uuid, question="Сколько длится боль?"))
+        sync.sync_until_done(pause=0.1)
+        consultant = hub_json(hub, AT_HUB.format(uuid=consultation.uuid))["consultant"]
+
+        page = log_in(new_context(), "feldsher")
+        page.goto(f"/consultations/{consultation.uuid}/")
+        thread = page.get_by_test_id("thread").inner_text()
+        assert thread.count("Сколько длится боль?") == 1
+        assert "No messages yet" not in thread
+        assert page.get_by_test_id("status").inner_text() == "on hold"
+        assert "(Asia/Anadyr, UTC+12)" in page.get_by_test_id("received").inner_text()
+        assert "left" in page.get_by_test_id("deadline").inner_text()
+        assert consultant in page.get_by_test_id("consultants").inner_text()
+        assert page.get_by_test_id("news2").inner_text() == "NEWS2: 5 Medium"

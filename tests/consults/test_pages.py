@@ -23,7 +23,7 @@ def request_post(**overrides):
         "form": "emergency",
         "mode": "deferred",
         "consilium_size": "2",
-        "language": "ru",
+        "request_language": "ru",
         "question": "Chest pain for two hours. Thrombolysis or evacuation?",
         "summary": "Male, 65.",
         "vital_respiratory_rate": "25",

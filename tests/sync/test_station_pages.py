@@ -61,7 +61,7 @@ def test_a_whole_request_made_on_the_pages_with_no_link(
             "form": "urgent",
             "mode": "deferred",
             "consilium_size": "2",
-            "language": "ru",
+            "request_language": "ru",
             "question": "Сыпь на груди третий день, температура 38,4",
             "summary": "",
             "vital_respiratory_rate": "20",

@@ -8,6 +8,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from farcare.core.durations import duration_text
 from farcare.core.timezones import now_in, zone_label
 
 register = template.Library()
@@ -45,3 +46,11 @@ def querystring_with(request: object, **kwargs: object) -> str:
     for key, value in kwargs.items():
         query[key] = value
     return "?" + query.urlencode()
+
+
+@register.filter
+def span(seconds: float | None) -> str:
+    """A length of time as a person says it: '45 s', '13 min', '1 h 5 min', '2 d 3 h'."""
+    if seconds is None:
+        return ""
+    return duration_text(round(seconds))

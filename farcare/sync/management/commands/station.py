@@ -1,10 +1,8 @@
 import getpass
 import sys
 import threading
-import time
 from typing import Any
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -23,7 +21,13 @@ class Bars(sync.Progress):
         self._bar: Any = None
         self._item: int | None = None
         self._out = out
-        super().__init__(on_item=self._start, on_bytes=self._advance)
+        super().__init__(on_item=self._start, on_bytes=self._advance, on_wait=self._waiting)
+
+    def _waiting(self) -> None:
+        self._out.write(
+            "A sync is already running (the station's own loop or Sync now); "
+            "waiting for it to finish, then syncing.\n"
+        )
 
     def _start(self, item: OutboxItem) -> None:
         self.close()
@@ -123,7 +127,7 @@ class Command(BaseCommand):
             if until_done:
                 report = sync.sync_until_done(progress=bars, attempts=1000, pause=5)
             else:
-                report = sync.sync_once(bars)
+                report = sync.sync_once(bars, wait=True)
         finally:
             bars.close()
         for label in report.delivered:
@@ -153,19 +157,5 @@ class Command(BaseCommand):
         uvicorn.run("farcare.asgi:application", host=host, port=port, log_level="warning")
 
     def _sync_loop(self) -> None:
-        """Sync whenever something waits, and every FARCARE_STATION_SYNC_SECONDS to pull; after
-        a drop, wait longer each time (up to that interval) so as not to flood a dead link."""
-        interval = float(settings.FARCARE_STATION_SYNC_SECONDS)
-        backoff = 2.0
-        last = 0.0
-        while True:
-            due = time.monotonic() - last >= interval or pending().exists()
-            if due:
-                last = time.monotonic()
-                report = sync.sync_once()
-                if report.link_down:
-                    time.sleep(backoff)
-                    backoff = min(backoff * 2, interval)
-                    continue
-                backoff = 2.0
-            time.sleep(2)
+        # Runs as long as the server does (a daemon thread ends with it).
+        sync.sync_loop(threading.Event())

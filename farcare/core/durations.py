@@ -1,0 +1,23 @@
+"""Lengths of time in words, in the reader's language: '45 s', '13 min', '1 h 5 min', '2 d 3 h'.
+Seconds only under two minutes, where they still matter to a person watching a transfer."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+
+def duration_text(seconds: int) -> str:
+    seconds = abs(seconds)
+    if seconds < 120:
+        return _("%(n)d s") % {"n": seconds}
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(_("%(n)d d") % {"n": days})
+    if hours:
+        parts.append(_("%(n)d h") % {"n": hours})
+    if not days and (minutes or not hours):
+        parts.append(_("%(n)d min") % {"n": minutes})
+    return " ".join(parts)
