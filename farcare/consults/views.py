@@ -22,11 +22,11 @@ from farcare.audit.services import Accessor, audit_record
 from farcare.clinical import icd10
 from farcare.clinical.news2 import news2_score
 from farcare.clinical.vitals import parse_vitals
+from farcare.core.ports import station_pages
 from farcare.imaging.errors import ImagingError
 from farcare.imaging.metadata import STRIPPABLE, strip_metadata
 from farcare.patients.models import Patient
 from farcare.signatures.services import verify_document
-from farcare.sync.selectors import as_the_hub_has_it, case_delivery
 
 from . import selectors, services
 from .attachments import (
@@ -224,9 +224,8 @@ def _detail_context(
     files = selectors.case_files(consultation, view)
     # At a station the hub routes, keeps the clock and holds the thread: the page says what the
     # hub last told the post, merged with what the post wrote since.
-    station_case = case_delivery(consultation)
-    facts, thread = as_the_hub_has_it(
-        selectors.case_facts(consultation), selectors.case_thread(consultation, files), station_case
+    facts, thread, station_case = station_pages().case(
+        consultation, selectors.case_facts(consultation), selectors.case_thread(consultation, files)
     )
     return {
         "c": consultation,

@@ -2,7 +2,8 @@
 
 A write at a remote post's station must also wait in its outbox for the hub, in the same
 transaction as the write, or something typed offline could be lost. The domain (patients,
-consults) announces its writes to the `Replication` port; the sync app installs the station's
+consults) announces its writes to the `Replication` port, and its pages ask `StationPages` what
+the hub last said about a case; the sync app installs the station's
 implementation in its `AppConfig.ready()`; everywhere else (the hub, tests of the domain alone)
 the default does nothing. So the domain never imports the sync app, and the dependency contracts
 in pyproject.toml hold it to that."""
@@ -64,7 +65,34 @@ class NoReplication:
         pass
 
 
+class StationPages(Protocol):
+    """What the pages of a case or a patient show of the link between a station and its hub."""
+
+    def case(
+        self, consultation: Model, facts: Any, thread: list[Any]
+    ) -> tuple[Any, list[Any], dict[str, Any] | None]:
+        """At a station: the case's facts and thread as the hub last told them, merged with
+        what the post wrote since, and how far each part of the request has got; elsewhere the
+        facts and thread as they are, and None."""
+        ...
+
+    def patient_conflicts(self, patient: Model) -> list[Any]:
+        """Fields of the patient edited at a station and here at once, not yet settled."""
+        ...
+
+
+class NoStationPages:
+    def case(
+        self, consultation: Model, facts: Any, thread: list[Any]
+    ) -> tuple[Any, list[Any], dict[str, Any] | None]:
+        return facts, thread, None
+
+    def patient_conflicts(self, patient: Model) -> list[Any]:
+        return []
+
+
 _replication: Replication = NoReplication()
+_station_pages: StationPages = NoStationPages()
 
 
 def replication() -> Replication:
@@ -75,3 +103,12 @@ def install_replication(port: Replication) -> None:
     """Called once at start-up by the app that delivers writes elsewhere."""
     global _replication
     _replication = port
+
+
+def station_pages() -> StationPages:
+    return _station_pages
+
+
+def install_station_pages(port: StationPages) -> None:
+    global _station_pages
+    _station_pages = port

@@ -18,7 +18,7 @@ from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.consults.selectors import patient_consultations
-from farcare.sync.selectors import open_conflicts
+from farcare.core.ports import station_pages
 
 from . import services
 from .forms import ConsentForm, PatientForm, RevokeForm, SearchForm
@@ -136,7 +136,7 @@ def detail(request: HttpRequest, patient_uuid: str) -> HttpResponse:
             "may_see_access_log": bool(decide(user, Action.VIEW_ACCESS_LOG, patient)),
             "consent_form": ConsentForm(),
             "consultations": patient_consultations(patient.pk),
-            "conflicts": open_conflicts(patient),
+            "conflicts": station_pages().patient_conflicts(patient),
         },
     )
 

@@ -9,11 +9,12 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         from farcare.core.bearer import register
-        from farcare.core.ports import install_replication
+        from farcare.core.ports import install_replication, install_station_pages
 
         from .hub import station_credential
-        from .port import StationReplication
+        from .port import StationReplication, StationSidePages
 
         register("station", station_credential)
         # The domain announces its writes; at a station they also wait in the outbox.
         install_replication(StationReplication())
+        install_station_pages(StationSidePages())

@@ -1,6 +1,8 @@
-"""The station's side of the domain's `Replication` port (farcare.core.ports): every write made
-at a station also waits in its outbox, in the write's own transaction. At the hub (no
-`StationConfig`) each call finds it is not a station and does nothing."""
+"""The sync app's side of the domain's ports (farcare.core.ports). `StationReplication`: every
+write made at a station also waits in its outbox, in the write's own transaction; at the hub (no
+`StationConfig`) each call finds it is not a station and does nothing. `StationSidePages`: what
+a case page shows of the hub's answers at a station, and the patient page the conflicts of an
+edit made at both ends."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from farcare.accounts.models import User
 from farcare.consults.models import Consultation, Message
 from farcare.patients.models import Consent, Patient
 
-from . import outbox
+from . import outbox, selectors
 
 M = TypeVar("M", bound=Model)
 
@@ -25,6 +27,22 @@ def _queued(obj: Model, kind: type[M], actor: User | None) -> tuple[M, User] | N
     if not isinstance(obj, kind) or actor is None:
         raise TypeError(f"a station queues a {kind.__name__} with its author, not {obj!r}")
     return obj, actor
+
+
+class StationSidePages:
+    def case(
+        self, consultation: Model, facts: Any, thread: list[Any]
+    ) -> tuple[Any, list[Any], dict[str, Any] | None]:
+        if not isinstance(consultation, Consultation):
+            raise TypeError(f"a case page shows a Consultation, not {consultation!r}")
+        delivery = selectors.case_delivery(consultation)
+        facts, thread = selectors.as_the_hub_has_it(facts, thread, delivery)
+        return facts, thread, delivery
+
+    def patient_conflicts(self, patient: Model) -> list[Any]:
+        if not isinstance(patient, Patient):
+            raise TypeError(f"conflicts belong to a Patient, not {patient!r}")
+        return list(selectors.open_conflicts(patient))
 
 
 class StationReplication:
