@@ -153,17 +153,6 @@ def drops_at(link: WeakLink, moments: list[float], started: float, stop: threadi
         link.cut()
 
 
-ASK = (
-    "from farcare.audit.services import Accessor\n"
-    "from farcare.consults.models import Consultation\n"
-    "from farcare.consults import services\n"
-    "c = Consultation.objects.get(uuid='{uuid}')\n"
-    "who = c.assignments.filter(ended_at__isnull=True).first().consultant\n"
-    "me = Accessor(who, '127.0.0.1', 'page')\n"
-    "services.consult_accept(accessor=me, consultation=c)\n"
-    "c.refresh_from_db()\n"
-    "services.message_post(accessor=me, consultation=c, body='{body}', ask_requester=True)\n"
-)
 QUESTION = "Есть ли одышка? Какое АД сейчас?"
 
 
@@ -188,7 +177,7 @@ def ask_while_originals_cross(
         while not _original_crossing():
             if stop.wait(0.2):
                 return
-        hub.python(ASK.format(uuid=consultation_uuid, body=QUESTION))
+        hub.consultant_asks(consultation_uuid, QUESTION)
         asked = time.monotonic()
         result["asked_s"] = asked - result["started"]
         while not stop.is_set():

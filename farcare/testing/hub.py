@@ -129,6 +129,22 @@ class HubProcess:
             raise RuntimeError(f"the hub's shell failed:\n{result.stderr}")
         return result.stdout.strip()
 
+    def consultant_asks(self, consultation_uuid: object, question: str) -> None:
+        """The consultant assigned to the request accepts it and asks the requester a question
+        (which puts it on hold), as on the hub's case page."""
+        self.python(
+            "from farcare.audit.services import Accessor\n"
+            "from farcare.consults.models import Consultation\n"
+            "from farcare.consults import services\n"
+            f"c = Consultation.objects.get(uuid='{consultation_uuid}')\n"
+            "who = c.assignments.filter(ended_at__isnull=True).first().consultant\n"
+            "me = Accessor(who, '127.0.0.1', 'page')\n"
+            "services.consult_accept(accessor=me, consultation=c)\n"
+            "c.refresh_from_db()\n"
+            f"services.message_post(accessor=me, consultation=c, body={question!r},"
+            " ask_requester=True)\n"
+        )
+
     def user_token(self, username: str, scopes: str = "user/*.read user/*.write") -> str:
         """A bearer token for one of the hub's users, as /fhir/auth/user-token issues one."""
         token = secrets.token_urlsafe(24)

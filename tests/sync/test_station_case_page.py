@@ -30,18 +30,6 @@ from .helpers import feldsher, hub_json, register, request
 
 pytestmark = pytest.mark.weaklink
 
-ASK = (
-    "from farcare.audit.services import Accessor\n"
-    "from farcare.consults.models import Consultation\n"
-    "from farcare.consults import services\n"
-    "c = Consultation.objects.get(uuid='{uuid}')\n"
-    "who = c.assignments.filter(ended_at__isnull=True).first().consultant\n"
-    "me = Accessor(who, '127.0.0.1', 'page')\n"
-    "services.consult_accept(accessor=me, consultation=c)\n"
-    "c.refresh_from_db()\n"
-    "services.message_post(accessor=me, consultation=c, body='{question}', ask_requester=True)\n"
-    "result = True\n"
-)
 AT_HUB = (
     "from farcare.consults.models import Consultation\n"
     "c = Consultation.objects.get(uuid='{uuid}')\n"
@@ -96,7 +84,7 @@ def test_the_case_page_at_the_post_shows_what_the_hub_has(
     assert _text(_fields(page)["Received"]) == "—"
 
     sync.sync_until_done(pause=0.1)
-    hub_json(hub, ASK.format(uuid=consultation.uuid, question="Какое давление?"))
+    hub.consultant_asks(consultation.uuid, "Какое давление?")
     sync.sync_until_done(pause=0.1)
 
     page = _case(client, consultation)

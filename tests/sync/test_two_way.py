@@ -33,25 +33,12 @@ from farcare.sync.outbox import pending
 from farcare.testing.hub import HubProcess
 from farcare.testing.weaklink import WeakLink
 
-from .helpers import hub_consultation, hub_json, register, request
+from .helpers import hub_consultation, register, request
 
 pytestmark = pytest.mark.weaklink
 # The station's pass runs in its own thread, as the loop and "Sync now" run it: each thread has
 # its own connection, so the test's writes must be committed for it to see them.
 threads = pytest.mark.django_db(transaction=True)
-
-ASK = (
-    "from farcare.audit.services import Accessor\n"
-    "from farcare.consults.models import Consultation\n"
-    "from farcare.consults import services\n"
-    "c = Consultation.objects.get(uuid='{uuid}')\n"
-    "who = c.assignments.filter(ended_at__isnull=True).first().consultant\n"
-    "me = Accessor(who, '127.0.0.1', 'page')\n"
-    "services.consult_accept(accessor=me, consultation=c)\n"
-    "c.refresh_from_db()\n"
-    "services.message_post(accessor=me, consultation=c, body='{body}', ask_requester=True)\n"
-    "result = True\n"
-)
 
 
 @contextmanager
@@ -111,7 +98,7 @@ def test_a_question_asked_while_an_original_crosses_reaches_the_post_within_30_s
     # The pass ends when the link goes down; the original resumes another time.
     with in_background(sync.sync_once, end=link.go_down):
         wait_for(original_crossing, 60, "the original did not start")
-        hub_json(hub, ASK.format(uuid=consultation.uuid, body="Есть ли одышка?"))
+        hub.consultant_asks(consultation.uuid, "Есть ли одышка?")
         asked = time.monotonic()
 
         def heard() -> bool:
