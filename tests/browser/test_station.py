@@ -15,7 +15,7 @@ from farcare.testing.hub import HubProcess
 from farcare.testing.weaklink import WeakLink
 
 from ..sync.helpers import hub_json, register, request
-from ..sync.test_station_case_page import ASK, AT_HUB
+from ..sync.test_station_case_page import AT_HUB
 from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.weaklink]
@@ -68,7 +68,7 @@ def test_the_case_page_at_the_post_reads_as_the_hubs(
         User.objects.filter(username="feldsher").update(language="en")
         consultation = request(register("Читаемова"), form="urgent")
         sync.sync_until_done(pause=0.1)
-        hub_json(hub, ASK.format(uuid=consultation.uuid, question="Сколько длится боль?"))
+        hub.consultant_asks(consultation.uuid, "Сколько длится боль?")
         sync.sync_until_done(pause=0.1)
         consultant = hub_json(hub, AT_HUB.format(uuid=consultation.uuid))["consultant"]
 
