@@ -77,6 +77,7 @@ from harness import (
     median,
     p95,
     postgres_databases,
+    ratio,
     setup_django,
     sqlite_databases,
     statement_shape,
@@ -594,12 +595,6 @@ def measure_all(
 # --------------------------------------------------------------------------------------------
 
 
-def fmt_ratio(full: float, small: float) -> str:
-    if not small or math.isnan(full) or math.isnan(small):
-        return "-"
-    return f"{full / small:.2f}"
-
-
 def print_volume(label: str, volume: Volume) -> None:
     print(
         f"{label}: {volume.patients:,} patients, {volume.consultations:,} consultations "
@@ -632,13 +627,13 @@ def print_table(small: list[PageMeasure], full: list[PageMeasure]) -> None:
             label = ""
         if not (before.error or after.error):
             print(
-                f"{'':<20} {'ratio':<5} {'':>4} {fmt_ratio(after.median, before.median):>9} "
-                f"{fmt_ratio(after.p95, before.p95):>7} "
-                f"{fmt_ratio(after.cpu_median, before.cpu_median):>6} "
-                f"{fmt_ratio(statistics.median(after.sql_ms), statistics.median(before.sql_ms)):>6}"
-                f" {fmt_ratio(after.query_count, before.query_count):>7} "
-                f"{fmt_ratio(after.gzip_bytes, before.gzip_bytes):>7} "
-                f"{fmt_ratio(after.raw_bytes, before.raw_bytes):>8}"
+                f"{'':<20} {'ratio':<5} {'':>4} {ratio(after.median, before.median):>9} "
+                f"{ratio(after.p95, before.p95):>7} "
+                f"{ratio(after.cpu_median, before.cpu_median):>6} "
+                f"{ratio(statistics.median(after.sql_ms), statistics.median(before.sql_ms)):>6}"
+                f" {ratio(after.query_count, before.query_count):>7} "
+                f"{ratio(after.gzip_bytes, before.gzip_bytes):>7} "
+                f"{ratio(after.raw_bytes, before.raw_bytes):>8}"
             )
     print(
         "rows: consultations listed on the page (worklist rows; the home page's queue list, "
@@ -686,7 +681,7 @@ def print_heaviest_statements(small: list[PageMeasure], full: list[PageMeasure])
         small_ms = before.statement_ms.get(shape, math.nan)
         print(
             f"  {before.account} {before.page}: {small_ms:.2f} ms -> {full_ms:.2f} ms "
-            f"(x{fmt_ratio(full_ms, small_ms)})\n    {brief(shape)}"
+            f"(x{ratio(full_ms, small_ms)})\n    {brief(shape)}"
         )
 
 

@@ -96,6 +96,7 @@ from harness import (
     median,
     p95,
     postgres_databases,
+    ratio,
     setup_django,
     sqlite_databases,
 )
@@ -871,12 +872,6 @@ def find_bundle_endpoint(bench: Bench, probe: Probe) -> str:
 # --------------------------------------------------------------------------------------------
 # Report.
 # --------------------------------------------------------------------------------------------
-
-
-def ratio(value: float, base: float) -> str:
-    if not base or math.isnan(value) or math.isnan(base):
-        return "-"
-    return f"{value / base:.2f}"
 
 
 def mix(results: list[Measure]) -> tuple[float, float]:

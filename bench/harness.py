@@ -2,7 +2,8 @@
 directory and database (the project's ``var/`` is never touched), Django started, the demo
 network loaded; databases that can be copied and switched between (SQLite files or temporary
 PostgreSQL databases, dropped afterwards); SQL counted and grouped by statement; the figures'
-medians and percentiles; the machine's load. Benchmarks print figures, never verdicts."""
+medians, percentiles and ratios; the machine's load; the CSRF token of a page's form.
+Benchmarks print figures, never verdicts."""
 
 from __future__ import annotations
 
@@ -220,3 +221,21 @@ def p95(values: Sequence[float]) -> float:
         return math.nan
     ordered = sorted(values)
     return ordered[math.ceil(0.95 * len(ordered)) - 1]
+
+
+def ratio(value: float, base: float) -> str:
+    """``value`` against ``base`` to two places, or "-" where there is no figure to divide."""
+    if not base or math.isnan(value) or math.isnan(base):
+        return "-"
+    return f"{value / base:.2f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Pages
+# --------------------------------------------------------------------------------------------
+
+
+def csrf_form_token(html: str) -> str:
+    """The token a page's form posts back ("" if the page has none)."""
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    return match.group(1) if match else ""

@@ -64,7 +64,7 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import brotli
-from harness import DEMO_PASSWORD, setup_django
+from harness import DEMO_PASSWORD, csrf_form_token, setup_django
 
 BUDGET_BYTES = 60 * 1024
 LINK_BITS_PER_SECOND = 64_000
@@ -293,11 +293,6 @@ class Browser:
         )
         if result.status != 302 or not self.cookie("sessionid"):
             raise RuntimeError(f"logging in as {username!r} failed (HTTP {result.status})")
-
-
-def csrf_form_token(html: str) -> str:
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    return match.group(1) if match else ""
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import threading
@@ -51,28 +50,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness import DEMO_PASSWORD, csrf_form_token, ratio, setup_django
 
 from farcare.testing.hub import HubProcess
 from farcare.testing.weaklink import WeakLink
 
-PASSWORD = "farcare-demo"  # noqa: S105 (the demo accounts' published password)
-
 
 def setup_station(workdir: Path) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "farcare.settings.test")
-    os.environ["FARCARE_VAR_DIR"] = str(workdir)
-    os.environ["FARCARE_DATABASE_URL"] = f"sqlite:///{workdir / 'station.sqlite3'}"
-    os.environ["FARCARE_MEDIA_ROOT"] = str(workdir / "media")
-    os.environ["FARCARE_STATIC_ROOT"] = str(workdir / "static")
-    os.environ.setdefault("FARCARE_LOG_LEVEL", "ERROR")
-    (workdir / "static").mkdir(parents=True, exist_ok=True)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
+    """The station's own files and database in ``workdir``, migrated and empty: its people come
+    from the hub when it enrols."""
+    setup_django(workdir, f"sqlite:///{workdir / 'station.sqlite3'}", demo=False)
 
 
 def make_package(scale: float) -> tuple[Any, dict[str, bytes], float]:
@@ -153,6 +140,14 @@ def drops_at(link: WeakLink, moments: list[float], started: float, stop: threadi
         link.cut()
 
 
+def start_drops(link: WeakLink, moments: list[float]) -> tuple[float, threading.Event]:
+    """Cut ``link`` at ``moments`` (seconds from now) until the event is set; returns now."""
+    stop = threading.Event()
+    started = time.monotonic()
+    threading.Thread(target=drops_at, args=(link, moments, started, stop), daemon=True).start()
+    return started, stop
+
+
 QUESTION = "Есть ли одышка? Какое АД сейчас?"
 
 
@@ -200,11 +195,8 @@ def run_station(
 
     StationConfig.objects.update(hub_url=f"http://127.0.0.1:{link.port}")
     sync.TRAFFIC.clear()
-    stop = threading.Event()
-    started = time.monotonic()
+    started, stop = start_drops(link, moments)
     started_at = timezone.now()
-    cutter = threading.Thread(target=drops_at, args=(link, moments, started, stop), daemon=True)
-    cutter.start()
     asking: dict[str, Any] = {"started": started}
     if hub is not None and consultation is not None:
         threading.Thread(
@@ -323,11 +315,11 @@ def run_baseline(
 
     direct = requests.Session()
     page = direct.get(f"{hub.url}/accounts/login/", timeout=30)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    token = csrf_form_token(page.text)
     assert token, "no CSRF token on the login page"
     direct.post(
         f"{hub.url}/accounts/login/",
-        data={"csrfmiddlewaretoken": token.group(1), "username": "doctor", "password": PASSWORD},
+        data={"csrfmiddlewaretoken": token, "username": "doctor", "password": DEMO_PASSWORD},
         headers={"Referer": f"{hub.url}/accounts/login/"},
         timeout=30,
     )
@@ -341,10 +333,10 @@ def run_baseline(
         ).splitlines()[-1]
     )
     form = direct.get(f"{hub.url}/consultations/new/{patient}/", timeout=30)
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+    csrf = csrf_form_token(form.text)
     assert csrf and 'value="cardiology"' in form.text, "the request form did not render"
     fields = {
-        "csrfmiddlewaretoken": csrf.group(1),
+        "csrfmiddlewaretoken": csrf,
         "client_token": str(uuid.uuid4()),
         "specialty": "cardiology",
         "form": "emergency",
@@ -361,10 +353,7 @@ def run_baseline(
     body, content_type = multipart_body(fields, files)
     weak = requests.Session()
     weak.cookies.update(direct.cookies)
-    stop = threading.Event()
-    started = time.monotonic()
-    cutter = threading.Thread(target=drops_at, args=(link, moments, started, stop), daemon=True)
-    cutter.start()
+    started, stop = start_drops(link, moments)
     attempts = 0
     while True:
         attempts += 1
@@ -424,7 +413,7 @@ def main() -> int:
             setup_station(workdir / "station")
             from farcare.sync import station as sync
 
-            sync.enrol(hub_url=hub.url, username="feldsher", password=PASSWORD, name="bench")
+            sync.enrol(hub_url=hub.url, username="feldsher", password=DEMO_PASSWORD, name="bench")
             consultation, files, preview_seconds = make_package(args.scale)
             from farcare.sync.outbox import pending
 
@@ -514,7 +503,7 @@ def report(
         ("payload bytes", payload, base["body_bytes"]),
     ]
     for label, mine, theirs in rows:
-        print(f"{label:34}{mine:>14,.1f}{theirs:>14,.1f}{mine / theirs:>8.2f}")
+        print(f"{label:34}{mine:>14,.1f}{theirs:>14,.1f}{ratio(mine, theirs):>8}")
     print()
     print(
         f"preview-phase bytes {ours['first_bytes']:,} → target ≤ {target_open:.1f} s "

@@ -21,7 +21,7 @@ from farcare.audit.services import Accessor, audit_record
 
 from . import alerts, routing
 from .models import AWAITING_ANSWER, Consultation, DeadlinePolicy, Status
-from .services import _abroad_allowed, _route
+from .services.requesting import _abroad_allowed, _route
 from .workflow import Side, apply, record_event
 
 SYSTEM = Accessor(None, None, "system")

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -21,8 +22,10 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from farcare.clinical import icd10
 from farcare.core.timezones import local_moment
 
+from .conclusions import conclusion_verification
 from .models import Conclusion, Consultation
 
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -125,19 +128,10 @@ def render_conclusion(
     conclusion: Conclusion, *, language: str, pseudonymised_label: str = ""
 ) -> bytes:
     """The conclusion's PDF in `language`: the patient named, unless a pseudonym is given."""
-    from django.utils import timezone, translation
-
-    from farcare.clinical import icd10
-    from farcare.signatures.services import verify_document
-
-    from .services import conclusion_document
-
     consultation = conclusion.consultation
     patient = consultation.patient
     with translation.override(language):
-        result = verify_document(
-            signature=conclusion.signature, document=conclusion_document(conclusion)
-        )
+        result = conclusion_verification(conclusion)
         return conclusion_pdf(
             consultation=consultation,
             conclusion=conclusion,

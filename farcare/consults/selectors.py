@@ -32,6 +32,7 @@ from farcare.clinical.vitals import (
     parse_boolean,
     parse_number,
 )
+from farcare.core.durations import minutes_text
 from farcare.network.models import PractitionerRole, PractitionerRoleKind
 from farcare.patients.models import ConsentKind
 
@@ -210,17 +211,9 @@ def remaining_of(
         return ""
     moment = paused_at or now
     seconds = int((deadline_at - moment).total_seconds())
-    minutes = abs(seconds) // 60
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(_("%(n)d d") % {"n": days})
-    if hours:
-        parts.append(_("%(n)d h") % {"n": hours})
-    if not days:
-        parts.append(_("%(n)d min") % {"n": minutes})
-    span = " ".join(parts)
+    # Whole minutes, never rounded up: a countdown does not promise time that is not left,
+    # and seconds are too fine for a deadline of hours (unlike a transfer's `duration_text`).
+    span = minutes_text(abs(seconds) // 60)
     if paused_at is not None:
         return _("%(span)s left (paused)") % {"span": span}
     if seconds < 0:

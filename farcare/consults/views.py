@@ -26,7 +26,6 @@ from farcare.core.ports import station_pages
 from farcare.imaging.errors import ImagingError
 from farcare.imaging.metadata import STRIPPABLE, strip_metadata
 from farcare.patients.models import Patient
-from farcare.signatures.services import verify_document
 
 from . import selectors, services
 from .attachments import (
@@ -35,6 +34,7 @@ from .attachments import (
     dicom_for_abroad,
     dicom_pixels_shareable,
 )
+from .conclusions import conclusion_verification
 from .forms import (
     VITAL_FIELD_ORDER,
     AcknowledgeForm,
@@ -211,10 +211,7 @@ def _detail_context(
     language = (get_language() or "ru")[:2]
     checked = []
     for conclusion in conclusions:
-        result = verify_document(
-            signature=conclusion.signature,
-            document=services.conclusion_document(conclusion),
-        )
+        result = conclusion_verification(conclusion)
         labels = [
             (entry["code"], icd10.label(entry["code"], language)) for entry in conclusion.diagnoses
         ]
@@ -435,9 +432,7 @@ def conclusion_print(request: HttpRequest, consultation_uuid: str, version: int)
     requester's language."""
     consultation, view = _case(request, consultation_uuid)
     conclusion = get_object_or_404(consultation.conclusions, version=version)
-    result = verify_document(
-        signature=conclusion.signature, document=services.conclusion_document(conclusion)
-    )
+    result = conclusion_verification(conclusion)
     language = consultation.requester.language or consultation.language or "ru"
     with translation.override(language):
         labels = [(e["code"], icd10.label(e["code"], language)) for e in conclusion.diagnoses]

@@ -10,8 +10,13 @@ def duration_text(seconds: int) -> str:
     seconds = abs(seconds)
     if seconds < 120:
         return _("%(n)d s") % {"n": seconds}
-    minutes = round(seconds / 60)
-    days, rest = divmod(minutes, 24 * 60)
+    return minutes_text(round(seconds / 60))
+
+
+def minutes_text(minutes: int) -> str:
+    """Whole minutes in words: '0 min', '13 min', '1 h 5 min', '2 h', '2 d 3 h' (no minutes
+    beside days). For a caller that rounds its own way, as a deadline's countdown does."""
+    days, rest = divmod(abs(minutes), 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = []
     if days:

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from farcare.consults.conclusions import conclusion_verification
 from farcare.consults.models import Assignment, Attachment, Conclusion, Consultation
 from farcare.network.models import Facility, Settlement
 from farcare.patients.models import PATIENT_FIELDS, Patient
@@ -84,12 +85,7 @@ def _attachment(item: Attachment) -> dict[str, Any]:
 
 
 def _conclusion(conclusion: Conclusion) -> dict[str, Any]:
-    from farcare.consults.services import conclusion_document
-    from farcare.signatures.services import verify_document
-
-    verified = verify_document(
-        signature=conclusion.signature, document=conclusion_document(conclusion)
-    )
+    verified = conclusion_verification(conclusion)
     document = getattr(conclusion, "document", None)
     destination = conclusion.evacuation_destination
     return {

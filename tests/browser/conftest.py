@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from farcare.demo.loader import DEMO_PASSWORD, load_demo
+from farcare.demo.loader import DEMO_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -83,8 +83,9 @@ def browser() -> Iterator[Any]:
 
     # Playwright's sync API keeps an asyncio loop running in this thread while it is started,
     # and Django refuses ORM calls in a thread with a running loop. The tests' own ORM calls
-    # (load_demo, the database flush after each test) are plain synchronous code, so allow them
-    # for exactly as long as Playwright runs; the package scope stops it before other tests.
+    # (copying the demo network in, the database flush after each test) are plain synchronous
+    # code, so allow them for exactly as long as Playwright runs; the package scope stops it
+    # before other tests.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -104,10 +105,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def demo(live_server: Any) -> Any:
+def demo(live_server: Any, demo_network: None) -> Any:
     """The demo network in the live server's database (live_server implies transactional_db,
     so it is flushed again after the test)."""
-    load_demo()
     return live_server
 
 
@@ -205,9 +205,8 @@ def asgi_server(transactional_db: None) -> Iterator[str]:
 
 
 @pytest.fixture
-def asgi_demo(asgi_server: str) -> str:
+def asgi_demo(asgi_server: str, demo_network: None) -> str:
     """The demo network in the database the ASGI server reads; its base URL."""
-    load_demo()
     return asgi_server
 
 

@@ -6,17 +6,16 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from farcare.audit.services import Accessor
+from farcare.consults.conclusions import conclusion_verification
 from farcare.consults.models import Conclusion, EvacuationAdvice, Status
 from farcare.consults.services import (
     ConclusionData,
-    conclusion_document,
     conclusion_sign,
     consult_accept,
     consult_acknowledge,
     message_post,
 )
 from farcare.consults.workflow import IllegalTransition
-from farcare.signatures.services import verify_document
 
 
 def accepted(scene):
@@ -43,9 +42,7 @@ def test_a_signed_conclusion_completes_the_request_and_verifies(scene):
     consultation.refresh_from_db()
     assert consultation.status == Status.COMPLETED
     assert conclusion.diagnoses[0]["code"] == "I21.0"
-    assert verify_document(
-        signature=conclusion.signature, document=conclusion_document(conclusion)
-    ).valid
+    assert conclusion_verification(conclusion).valid
 
 
 def test_a_change_after_signing_breaks_the_signature(scene):
@@ -56,9 +53,7 @@ def test_a_change_after_signing_breaks_the_signature(scene):
     Conclusion.objects.filter(pk=conclusion.pk).update(recommendations="Nothing to do.")
     conclusion.refresh_from_db()
     with translation.override("en"):
-        result = verify_document(
-            signature=conclusion.signature, document=conclusion_document(conclusion)
-        )
+        result = conclusion_verification(conclusion)
     assert not result.valid
     assert "changed after it was signed" in result.reason
 
@@ -73,9 +68,7 @@ def test_an_amendment_is_a_new_version_and_the_first_stays(scene):
     assert (first.version, second.version) == (1, 2)
     for conclusion in (first, second):
         conclusion.refresh_from_db()
-        assert verify_document(
-            signature=conclusion.signature, document=conclusion_document(conclusion)
-        ).valid
+        assert conclusion_verification(conclusion).valid
 
 
 def test_an_unknown_icd10_code_is_refused_and_nothing_is_signed(scene):

@@ -219,6 +219,7 @@ def assert_no_server_error(answers: list[Answer]) -> None:
 # --- writers wait their turn ----------------------------------------------------------------
 
 
+@pytest.mark.long(30)
 def test_concurrent_bundles_logins_and_reads_all_succeed_behind_a_long_write(hub):
     clients = clients_of(hub)
     before = count_patients(hub)
@@ -251,6 +252,7 @@ def impatient_hub(hub_template: Path, tmp_path: Path) -> Iterator[HubProcess]:
         yield started
 
 
+@pytest.mark.long(15)
 def test_a_write_that_cannot_wait_longer_is_told_to_retry_never_a_500(impatient_hub):
     hub = impatient_hub
     clients = clients_of(hub, language="ru")

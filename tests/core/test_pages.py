@@ -6,14 +6,13 @@ import pytest
 from django.test import Client
 
 from farcare.accounts.models import Role, User
-from farcare.demo.loader import load_demo
 from farcare.network.models import Facility
 from farcare.patients.models import Patient
 
 
 @pytest.fixture
-def demo(db):
-    load_demo()
+def demo(demo_network):
+    pass
 
 
 def role_pages(username):

@@ -10,10 +10,10 @@ import hashlib
 from farcare.accounts.models import Role
 from farcare.audit.models import AuditAction, AuditEvent
 from farcare.audit.services import Accessor
+from farcare.consults.conclusions import conclusion_document
 from farcare.consults.models import Attachment, EvacuationAdvice
 from farcare.consults.services import (
     ConclusionData,
-    conclusion_document,
     conclusion_sign,
     consult_accept,
 )

@@ -10,7 +10,6 @@ import pytest
 from django.utils import translation
 
 from farcare.accounts.models import Role, User
-from farcare.demo.loader import load_demo
 from farcare.fhir.resources.network import (
     BCP47,
     FACILITY_KIND,
@@ -66,9 +65,8 @@ def codes(concepts: list[dict[str, Any]]) -> list[str]:
 
 
 @pytest.fixture
-def demo(db: None) -> User:
+def demo(demo_network: None) -> User:
     """The demo network, read by its coordinator."""
-    load_demo()
     return User.objects.get(username="coordinator")
 
 

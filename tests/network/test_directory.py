@@ -3,15 +3,14 @@
 import pytest
 
 from farcare.accounts.models import Role, User
-from farcare.demo.loader import load_demo
 from farcare.network.models import Facility
 
 from ..conftest import logged_in, make_user
 
 
 @pytest.fixture
-def demo(db):
-    load_demo()
+def demo(demo_network):
+    pass
 
 
 def test_facility_page_shows_its_chain_and_its_local_time_with_the_zone(demo):

@@ -1,12 +1,21 @@
-"""Writes made at the station as a feldsher makes them, through the same services as its pages."""
+"""Writes made at the station as a feldsher makes them, through the same services as its pages;
+what the hub holds; `farcare station` started on a fresh laptop."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from farcare.accounts.models import User
@@ -14,10 +23,11 @@ from farcare.audit.services import Accessor
 from farcare.clinical.vitals import parse_vitals
 from farcare.consults.models import Consultation
 from farcare.consults.services import RequestData, consult_submit
+from farcare.demo.loader import DEMO_PASSWORD
 from farcare.network.models import Specialty
 from farcare.patients.models import Patient
 from farcare.patients.services import consent_record, patient_register
-from farcare.testing.hub import HubProcess
+from farcare.testing.hub import HubProcess, free_port
 
 
 def feldsher() -> Accessor:
@@ -105,3 +115,69 @@ def hub_consultation(hub: HubProcess, consultation_uuid: Any) -> dict[str, Any]:
     )
     assert isinstance(result, dict | type(None))
     return result  # type: ignore[return-value]
+
+
+def station_env(directory: Path) -> dict[str, str]:
+    """A station's environment: its files and database in ``directory``, none of this test
+    process's FARCARE_* settings, English, a short sync interval."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARCARE_")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "farcare.settings.dev",
+            "FARCARE_VAR_DIR": str(directory),
+            "FARCARE_DATABASE_URL": f"sqlite:///{directory / 'station.sqlite3'}",
+            "FARCARE_LANGUAGE_CODE": "en",
+            "FARCARE_STATION_SYNC_SECONDS": "2",
+        }
+    )
+    return env
+
+
+@contextmanager
+def station_process(
+    hub_url: str, env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`farcare station` as the post's laptop runs it: enrolled at ``hub_url`` by the Uelen
+    feldsher (the password on stdin), serving on a free port. Yields the process and its
+    address once /health answers; terminated on the way out, so that what it wrote to stdout
+    and stderr can be read to the end afterwards."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "farcare.cli",
+            "station",
+            "--hub",
+            hub_url,
+            "--username",
+            "feldsher",
+            "--password-stdin",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    address = f"http://127.0.0.1:{port}"
+    try:
+        assert server.stdin is not None
+        server.stdin.write(f"{DEMO_PASSWORD}\n")
+        server.stdin.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{address}/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        yield server, address
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -4,7 +4,6 @@ console shows progress bars."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import subprocess
 import sys
@@ -18,10 +17,17 @@ from django.core.management import call_command
 
 from farcare.imaging.samples import photo_jpeg
 from farcare.sync.models import StationConfig
-from farcare.testing.hub import HubProcess, free_port
+from farcare.testing.hub import HubProcess
 from farcare.testing.weaklink import WeakLink
 
-from .helpers import hub_consultation, hub_json, register, request
+from .helpers import (
+    hub_consultation,
+    hub_json,
+    register,
+    request,
+    station_env,
+    station_process,
+)
 
 pytestmark = pytest.mark.weaklink
 
@@ -43,60 +49,13 @@ def test_the_console_shows_a_progress_bar_per_file(station: StationConfig, hub: 
     assert hub_consultation(hub, consultation.uuid)["attachments"][0]["original"] is True
 
 
-def station_env(directory: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FARCARE_")}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "farcare.settings.dev",
-            "FARCARE_VAR_DIR": str(directory),
-            "FARCARE_DATABASE_URL": f"sqlite:///{directory / 'station.sqlite3'}",
-            "FARCARE_LANGUAGE_CODE": "en",
-            "FARCARE_STATION_SYNC_SECONDS": "2",
-        }
-    )
-    return env
-
-
+@pytest.mark.long(13)
 def test_farcare_station_enrols_serves_and_syncs_in_the_background(
     hub: HubProcess, link: WeakLink, tmp_path: Path
 ):
     env = station_env(tmp_path / "station")
-    farcare = [sys.executable, "-m", "farcare.cli"]
     (tmp_path / "station").mkdir()  # a fresh laptop: the command migrates its own database
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            *farcare,
-            "station",
-            "--hub",
-            f"http://127.0.0.1:{link.port}",
-            "--username",
-            "feldsher",
-            "--password-stdin",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert server.stdin is not None
-        server.stdin.write("farcare-demo\n")
-        server.stdin.close()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-
+    with station_process(f"http://127.0.0.1:{link.port}", env) as (_server, station):
         # The feldsher logs in at the post and makes a request there; the background loop
         # takes it to the hub.
         make = (
@@ -104,7 +63,7 @@ def test_farcare_station_enrols_serves_and_syncs_in_the_background(
             "print(request(register('Фоновая')).uuid)\n"
         )
         made = subprocess.run(
-            [*farcare, "shell", "-v", "0", "-c", make],
+            [sys.executable, "-m", "farcare.cli", "shell", "-v", "0", "-c", make],
             env=env,
             capture_output=True,
             text=True,
@@ -119,20 +78,20 @@ def test_farcare_station_enrols_serves_and_syncs_in_the_background(
             time.sleep(1)
 
         session = requests.Session()
-        login = session.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=10)
+        login = session.get(f"{station}/accounts/login/", timeout=10)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text)
         assert token
         session.post(
-            f"http://127.0.0.1:{port}/accounts/login/",
+            f"{station}/accounts/login/",
             data={
                 "csrfmiddlewaretoken": token.group(1),
                 "username": "feldsher",
                 "password": "farcare-demo",
             },
-            headers={"Referer": f"http://127.0.0.1:{port}/accounts/login/"},
+            headers={"Referer": f"{station}/accounts/login/"},
             timeout=10,
         )
-        page = session.get(f"http://127.0.0.1:{port}/station/", timeout=10)
+        page = session.get(f"{station}/station/", timeout=10)
         assert page.status_code == 200
         assert "Фоновая" in page.text
         assert (
@@ -141,6 +100,3 @@ def test_farcare_station_enrols_serves_and_syncs_in_the_background(
             )
             == 1
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=20)

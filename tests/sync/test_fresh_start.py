@@ -3,18 +3,15 @@ and says nothing alarming on the way (no warning about a missing static director
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from farcare.testing.hub import HubProcess, free_port
+from farcare.testing.hub import HubProcess
 from farcare.testing.weaklink import WeakLink
 
-from .test_command import station_env
+from .helpers import station_env, station_process
 
 pytestmark = pytest.mark.weaklink
 
@@ -26,48 +23,11 @@ def test_farcare_station_starts_without_warnings_on_a_fresh_install(
     directory.mkdir()  # only the database's folder: no static/, no media/, no collectstatic
     env = station_env(directory)
     env["PYTHONWARNINGS"] = "default"  # every warning shown once, as a user's console would
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "farcare.cli",
-            "station",
-            "--hub",
-            f"http://127.0.0.1:{link.port}",
-            "--username",
-            "feldsher",
-            "--password-stdin",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdin is not None
-        server.stdin.write("farcare-demo\n")
-        server.stdin.close()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-        login = requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=10)
+    with station_process(f"http://127.0.0.1:{link.port}", env) as (server, station):
+        login = requests.get(f"{station}/accounts/login/", timeout=10)
         assert login.status_code == 200
-        style = requests.get(f"http://127.0.0.1:{port}/static/farcare/farcare.css", timeout=10)
+        style = requests.get(f"{station}/static/farcare/farcare.css", timeout=10)
         assert style.status_code == 200 and b"{" in style.content
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert server.stdout is not None and server.stderr is not None
     out, err = server.stdout.read(), server.stderr.read()
     assert "Enrolled as" in out

@@ -250,6 +250,7 @@ def test_the_estimate_is_a_range_until_a_minute_is_measured_then_one_figure():
 
 
 @pytest.mark.weaklink
+@pytest.mark.long(120)
 def test_after_the_first_minute_the_time_left_is_within_a_fifth_of_the_truth(
     station: StationConfig, hub: HubProcess, link: WeakLink, settings: Any
 ):

@@ -86,6 +86,7 @@ def original_crossing() -> OutboxItem | None:
 
 
 @threads
+@pytest.mark.long(40)
 def test_a_question_asked_while_an_original_crosses_reaches_the_post_within_30_s(
     station: StationConfig, link: WeakLink, hub: HubProcess
 ):
@@ -122,6 +123,7 @@ def upload_bytes() -> int:
 
 
 @threads
+@pytest.mark.long(20)
 def test_sync_now_and_the_command_during_a_pass_send_no_file_twice(
     station: StationConfig, link: WeakLink, hub: HubProcess, settings: Any
 ):
@@ -188,6 +190,7 @@ def test_a_sync_started_while_another_runs_joins_it_across_processes(tmp_path: P
 
 
 @threads
+@pytest.mark.long(20)
 def test_after_a_drop_the_station_is_back_as_soon_as_the_link_answers(
     station: StationConfig, link: WeakLink, hub: HubProcess, settings: Any
 ):

@@ -33,13 +33,12 @@ from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import audit_record
 from farcare.consults.attachments import ALLOWED, attachment_store, check_upload
+from farcare.consults.conclusions import conclusion_verification
 from farcare.consults.models import OPEN_STATUSES, Attachment, Conclusion, Consultation
-from farcare.consults.services import conclusion_document
 from farcare.consults.workflow import Side
 from farcare.network.models import Practitioner
 from farcare.patients.models import Patient
 from farcare.signatures.models import Signature
-from farcare.signatures.services import verify_document
 
 from .. import systems
 from ..auth import Principal
@@ -426,7 +425,7 @@ class ProvenanceHandler(Handler):
         conclusion = obj.conclusion
         signer = _practitioner(obj.signer)
         with translation.override("en"):  # the same words in every version of the resource
-            result = verify_document(signature=obj, document=conclusion_document(conclusion))
+            result = conclusion_verification(conclusion)
         agent: dict[str, Any] = {
             "type": {
                 "coding": [
