@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -30,6 +31,7 @@ from .services import (
     password_change,
     second_factor_verify,
 )
+from .zone_choices import find_zones, picker_options
 
 
 def _safe_next(request: HttpRequest, default: str = "core:home") -> str:
@@ -128,10 +130,23 @@ def preferences(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("Your preferences are saved."))
         return redirect("accounts:preferences")
+    now = timezone.now()
+    query = request.GET.get("zone_q", "")[:60]
+    found = find_zones(query, now=now)
+    if request.headers.get("HX-Request"):
+        return render(request, "accounts/_zone_results.html", {"found": found, "zone_q": query})
+    chosen = form["time_zone"].value() or ""
     return render(
         request,
         "accounts/preferences.html",
-        {"form": form, "has_device": bool(confirmed_devices(request.user))},  # type: ignore[arg-type]
+        {
+            "form": form,
+            "has_device": bool(confirmed_devices(request.user)),  # type: ignore[arg-type]
+            "zone_options": picker_options(user=request.user, chosen=chosen, now=now),
+            "chosen_zone": chosen,
+            "found": found,
+            "zone_q": query,
+        },
     )
 
 

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -14,8 +17,12 @@ from farcare.access.services import authorise
 from farcare.patients.models import Patient
 
 from .models import AuditAction, Purpose
-from .selectors import audit_events, who_accessed
+from .plain_words import AccessKind
+from .selectors import PERIODS, access_entries, access_log, audit_events
 from .services import Accessor, audit_verify
+
+# Rows of "who looked at my record" per page: a phone screen or two.
+ACCESS_LOG_PAGE = 25
 
 
 def _require_auditor(request: HttpRequest) -> None:
@@ -56,8 +63,9 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def patient_access_log(request: HttpRequest, patient_uuid: str) -> HttpResponse:
-    """'Who looked at my record': for the patient themself, and for administrators."""
-    patient = get_object_or_404(Patient, uuid=patient_uuid)
+    """'Who looked at my record': for the patient themself, and for administrators. Paged, and
+    filtered by period and by kind of access."""
+    patient = get_object_or_404(Patient.objects.select_related("user"), uuid=patient_uuid)
     if not may_read_audit_trail(request.user):  # type: ignore[arg-type]
         authorise(
             accessor=Accessor.from_request(request),
@@ -65,8 +73,32 @@ def patient_access_log(request: HttpRequest, patient_uuid: str) -> HttpResponse:
             action=Action.VIEW_ACCESS_LOG,
             details={"page": "access_log"},
         )
+    period = request.GET.get("period", "")
+    kind = request.GET.get("kind", "")
+    filters = {
+        "period": period if period in PERIODS else "",
+        "kind": kind if kind in AccessKind.values else "",
+    }
+    since = timezone.now() - timedelta(days=PERIODS[period]) if filters["period"] else None
+    page = Paginator(
+        access_log(patient.uuid, kind=filters["kind"], since=since), ACCESS_LOG_PAGE
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "audit/patient_access_log.html",
-        {"patient_uuid": patient.uuid, "lines": who_accessed(patient.uuid)},
+        {
+            "patient_uuid": patient.uuid,
+            "page": page,
+            "entries": access_entries(
+                page.object_list, patient_user=patient.user.uuid if patient.user else None
+            ),
+            "filters": filters,
+            "kinds": AccessKind.choices,
+            "periods": [
+                ("", _("all time")),
+                ("7", _("the last 7 days")),
+                ("30", _("the last 30 days")),
+                ("365", _("the last 12 months")),
+            ],
+        },
     )

@@ -12,9 +12,10 @@ from .models import Conclusion
 
 
 def conclusion_document(conclusion: Conclusion) -> dict[str, Any]:
-    """What the signature covers: every clinical field of the conclusion, and whom it is about."""
+    """What the signature covers: every clinical field of the conclusion, whom it is about, and
+    the document's number."""
     consultation = conclusion.consultation
-    return {
+    document = {
         "consultation": str(consultation.uuid),
         "patient": str(consultation.patient.uuid),
         "requesting_facility": str(consultation.requesting_facility.uuid),
@@ -32,6 +33,11 @@ def conclusion_document(conclusion: Conclusion) -> dict[str, Any]:
         "follow_up": conclusion.follow_up,
         "signed_at": conclusion.signed_at,
     }
+    if conclusion.number:
+        # Only when there is one: conclusions signed before documents were numbered have none,
+        # and their signatures, which did not cover one, must still verify.
+        document["number"] = conclusion.number
+    return document
 
 
 def conclusion_verification(conclusion: Conclusion) -> VerificationResult:

@@ -241,5 +241,12 @@ class AcknowledgeForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    consultant = forms.CharField(label=_("Consultant (username)"), max_length=150)
+    """The coordinator's pick: a consultant's UUID from the list of choices, never a username."""
+
+    consultant = forms.UUIDField(
+        error_messages={
+            "required": _("Choose a consultant from the list."),
+            "invalid": _("Choose a consultant from the list."),
+        }
+    )
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)

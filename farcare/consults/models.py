@@ -295,6 +295,9 @@ EVENT_LABELS = {
     "synced": _("state received from the hub"),
 }
 
+# Notes the system writes on the timeline (consults.deadlines), kept in English in the record.
+SYSTEM_NOTES = {"deadline passed": _("deadline passed")}
+
 
 class Transition(models.Model):
     """The case's timeline: every change of state, and every escalation."""
@@ -321,6 +324,14 @@ class Transition(models.Model):
     @property
     def event_label(self) -> str:
         return str(EVENT_LABELS.get(self.event, self.event))
+
+    @property
+    def note_label(self) -> str:
+        """The note in the reader's language where the system wrote it (what was done, from an
+        acknowledgement; a deadline passing); what a person wrote is shown as they wrote it."""
+        if self.event == "acknowledged" and self.note in OutcomeAction.values:
+            return str(OutcomeAction(self.note).label)
+        return str(SYSTEM_NOTES.get(self.note, self.note))
 
 
 class Message(models.Model):
@@ -371,6 +382,9 @@ class Conclusion(models.Model):
     )
     follow_up = models.TextField(_("follow-up"), blank=True)
     signed_at = models.DateTimeField()
+    # "ТМК-2026-000123", given as it is signed and covered by the signature
+    # (farcare.consults.numbering); conclusions signed before numbering began have none.
+    number = models.CharField(_("document number"), max_length=32, blank=True)
     signature = models.OneToOneField(
         "signatures.Signature", on_delete=models.PROTECT, related_name="conclusion"
     )
@@ -380,11 +394,30 @@ class Conclusion(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["consultation", "version"], name="conclusion_unique_version"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["number"], condition=~models.Q(number=""), name="conclusion_unique_number"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"conclusion v{self.version} of {self.consultation_id}"
+
+
+class DocumentCounter(models.Model):
+    """The last number given in a series of documents in a year (farcare.consults.numbering)."""
+
+    series = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "year"], name="document_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series}-{self.year}: {self.last}"
 
 
 class OutcomeAction(models.TextChoices):

@@ -1,4 +1,5 @@
-"""The signed conclusion as a PDF for the patient's paper record and for the air-ambulance crew.
+"""The printed documents of a case as PDF: the signed conclusion for the patient's paper record
+and for the air-ambulance crew, and the referral.
 
 Cyrillic and Latin are set in DejaVu Sans, shipped with the project (fonts/, free licence), so a
 server needs no system fonts; Hangul in a CID font that every PDF reader supplies (the file
@@ -12,21 +13,19 @@ from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import translation
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from farcare.clinical import icd10
-from farcare.core.timezones import local_moment
+from farcare.access.policy import ConsultView
 
-from .conclusions import conclusion_verification
-from .models import Conclusion, Consultation
+from .documents import Printout, conclusion_printout
+from .models import Conclusion
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 HANGUL = re.compile(r"([\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]+)")
@@ -50,94 +49,62 @@ def _markup(text: str) -> str:
     return "".join(out).replace("\n", "<br/>")
 
 
-def conclusion_pdf(
-    *,
-    consultation: Consultation,
-    conclusion: Conclusion,
-    patient_label: str,
-    patient_line: str,
-    labels: list[tuple[str, str]],
-    signature_note: str,
-) -> bytes:
-    """Render in the active language; the caller activates the requester's."""
+def printout_pdf(printout: Printout) -> bytes:
+    """An A4 PDF of the document, every section a block of label–value rows."""
     _register_fonts()
-    body = ParagraphStyle("body", fontName="DejaVuSans", fontSize=10, leading=13)
+    body = ParagraphStyle("body", fontName="DejaVuSans", fontSize=9.5, leading=12.5)
+    small = ParagraphStyle("small", parent=body, fontSize=8.5, leading=11)
     head = ParagraphStyle("head", parent=body, fontName="DejaVuSans-Bold", fontSize=14, leading=18)
-    key = ParagraphStyle("key", parent=body, fontName="DejaVuSans-Bold")
-    rows = [
-        (_("Patient"), f"{patient_label}, {patient_line}"),
-        (_("Requesting organisation"), consultation.requesting_facility.name),
-        (_("Requesting clinician"), str(consultation.requester)),
-        (_("Consultant"), str(conclusion.author)),
-        (_("Signed"), local_moment(conclusion.signed_at)),
-        (_("Question"), consultation.question),
-        (_("Findings"), conclusion.findings),
-        (_("Diagnoses"), "\n".join(f"{code} {label}" for code, label in labels)),
-        (_("Recommendations"), conclusion.recommendations),
-        (
-            _("Transfer or evacuation"),
-            conclusion.get_evacuation_display()
-            + (
-                f": {conclusion.evacuation_destination.name}"
-                if conclusion.evacuation_destination
-                else ""
-            ),
-        ),
-        (_("Follow-up"), conclusion.follow_up or "—"),
-        (_("Version"), str(conclusion.version)),
-        (
-            _("Signature"),
-            f"{signature_note}\n{conclusion.signature.algorithm} · {conclusion.signature.digest}",
-        ),
+    part = ParagraphStyle("part", parent=body, fontName="DejaVuSans-Bold", fontSize=10.5)
+    key = ParagraphStyle("key", parent=body, textColor="#4a5563")
+    story: list[Flowable] = [
+        Paragraph(_markup(printout.issuer), small),
+        Spacer(1, 2 * mm),
+        Paragraph(_markup(printout.title), head),
+        Paragraph(_markup(printout.number), part),
+        Spacer(1, 3 * mm),
     ]
-    table = Table(
-        [[Paragraph(_markup(str(k)), key), Paragraph(_markup(str(v)), body)] for k, v in rows],
-        colWidths=[45 * mm, 125 * mm],
-    )
-    table.setStyle(
-        TableStyle(
+    for section in printout.sections:
+        story.append(Paragraph(_markup(section.title), part))
+        table = Table(
             [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.25, "#c0c6cf"),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-            ]
+                [Paragraph(_markup(entry.label), key), Paragraph(_markup(entry.value), body)]
+                for entry in section.entries
+            ],
+            colWidths=[45 * mm, 125 * mm],
         )
-    )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LINEBELOW", (0, 0), (-1, -1), 0.25, "#c0c6cf"),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
+        story += [table, Spacer(1, 3 * mm)]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
         pagesize=A4,
         leftMargin=20 * mm,
         rightMargin=20 * mm,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
-        title=str(_("Medical conclusion of a teleconsultation")),
-        author=str(conclusion.author),
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=printout.title,
+        author=printout.author,
+        lang=printout.language,
     )
-    document.build(
-        [
-            Paragraph(_markup(str(_("Medical conclusion of a teleconsultation"))), head),
-            Spacer(1, 4 * mm),
-            table,
-        ]
-    )
+    document.build(story)
     return buffer.getvalue()
 
 
 def render_conclusion(
     conclusion: Conclusion, *, language: str, pseudonymised_label: str = ""
 ) -> bytes:
-    """The conclusion's PDF in `language`: the patient named, unless a pseudonym is given."""
-    consultation = conclusion.consultation
-    patient = consultation.patient
+    """The conclusion's PDF in `language` and the active time zone: the patient named, unless
+    it is for a reader abroad (`pseudonymised_label` given: the case's pseudonym is shown)."""
+    view = ConsultView(True, pseudonymised=bool(pseudonymised_label))
     with translation.override(language):
-        result = conclusion_verification(conclusion)
-        return conclusion_pdf(
-            consultation=consultation,
-            conclusion=conclusion,
-            patient_label=pseudonymised_label or patient.full_name,
-            patient_line=_("%(sex)s, %(age)s years")
-            % {"sex": patient.get_sex_display(), "age": patient.age_on(timezone.localdate())},
-            labels=[(e["code"], icd10.label(e["code"], language)) for e in conclusion.diagnoses],
-            signature_note=("✔ " if result.valid else "✘ ") + result.reason,
-        )
+        return printout_pdf(conclusion_printout(conclusion, view))

@@ -4,7 +4,6 @@ is on duty now in their own zone, with the lightest current load."""
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +11,7 @@ from datetime import datetime
 from django.db.models import Count, Q
 
 from farcare.accounts.models import Role, User
+from farcare.network.duty import at_work
 from farcare.network.models import (
     Facility,
     FacilityKind,
@@ -83,12 +83,7 @@ class Candidate:
 def _on_duty(role: PractitionerRole, at: datetime, shifts: set[int]) -> bool:
     if role.practitioner.user_id in shifts:
         return True
-    local = at.astimezone(zoneinfo.ZoneInfo(role.facility.time_zone))
-    moment = local.time()
-    return any(
-        hours.weekday == local.weekday() and hours.start <= moment < hours.end
-        for hours in role.hours.all()
-    )
+    return at_work(role.hours.all(), role.facility.time_zone, at)
 
 
 def candidates(

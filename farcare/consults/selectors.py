@@ -23,15 +23,8 @@ from django.utils.translation import gettext as _
 
 from farcare.access.policy import ConsultView
 from farcare.accounts.models import Role, User
-from farcare.clinical.news2 import Risk as News2Risk
-from farcare.clinical.vitals import (
-    VITALS,
-    VitalKind,
-    format_number,
-    parse_acvpu,
-    parse_boolean,
-    parse_number,
-)
+from farcare.clinical.vitals import VITALS, VitalKind
+from farcare.core import values
 from farcare.core.durations import minutes_text
 from farcare.network.models import PractitionerRole, PractitionerRoleKind
 from farcare.patients.models import ConsentKind
@@ -131,7 +124,12 @@ def unacknowledged(user: User) -> QuerySet[Consultation]:
 
 
 def coordinator_board(user: User) -> QuerySet[Consultation]:
-    """Every open request of the coordinator's region, nearest deadline first."""
+    """Every open request of the coordinator's region, nearest deadline first (a page)."""
+    return board_queryset(user)[:WORKLIST_LIMIT]
+
+
+def board_queryset(user: User) -> QuerySet[Consultation]:
+    """The coordinator's board before its page limit (farcare.consults.board narrows it)."""
     region = user.facility.region if user.facility else ""
     return (
         _base()
@@ -145,7 +143,7 @@ def coordinator_board(user: User) -> QuerySet[Consultation]:
                 to_attr="active_assignments",
             )
         )
-        .order_by("deadline_at")[:WORKLIST_LIMIT]
+        .order_by("deadline_at")
     )
 
 
@@ -223,30 +221,25 @@ def remaining_of(
 
 def news2_band_label(band: str) -> str:
     """'high' → 'High' in the reader's language; '' when there is no score."""
-    return str(News2Risk(band).label) if band in News2Risk.values else band
+    return values.news2_band(band) if band else ""
 
 
 def vital_value_label(key: str, value: str, language: str) -> str:
-    """A stored vital's value as a reader says it: 'on oxygen' or 'air' rather than True or
-    False, 'A — Alert' rather than 'A', 36,6 in Russian. The value is the text the vital is
-    stored as (str() of what parse_vitals returned)."""
+    """A stored vital's value as a reader says it (core.values): 'oxygen' or 'air' rather than
+    True or False, 'Alert (A)' rather than 'A', 36,6 in Russian. The value is the text the
+    vital is stored as (str() of what parse_vitals returned)."""
     spec = VITALS.get(key)
     if spec is None:
         return value
     # The same words as the request form's choices (consults.forms._vital_field): what the
     # feldsher chose is what the consultant reads.
     if spec.kind is VitalKind.BOOLEAN:
-        on_oxygen = parse_boolean(value)
-        if on_oxygen is None:
-            return value
-        return _("oxygen") if on_oxygen else _("air")
+        return values.air_or_oxygen(value, language)
     if spec.kind is VitalKind.CODED:
-        letter = parse_acvpu(value)
-        return f"{letter.value} — {letter.label}" if letter is not None else value
+        return values.acvpu(value, language)
     if spec.kind is VitalKind.CHOICE:
         return {"1": _("scale 1"), "2": _("scale 2 (hypercapnic failure)")}.get(value, value)
-    number = parse_number(value)
-    return format_number(number, language) if number is not None else value
+    return values.number(value, language)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import coordination, printing, views
 
 app_name = "consults"
 urlpatterns = [
@@ -16,11 +16,12 @@ urlpatterns = [
     path("<uuid:consultation_uuid>/conclusion/", views.conclude, name="conclude"),
     path(
         "<uuid:consultation_uuid>/conclusion/<int:version>/",
-        views.conclusion_print,
+        printing.conclusion_print,
         name="conclusion_print",
     ),
+    path("<uuid:consultation_uuid>/print/request/", printing.request_print, name="request_print"),
     path("<uuid:consultation_uuid>/acknowledge/", views.acknowledge, name="acknowledge"),
-    path("<uuid:consultation_uuid>/reassign/", views.reassign, name="reassign"),
+    path("<uuid:consultation_uuid>/reassign/", coordination.reassign, name="reassign"),
     path("attachments/<uuid:attachment_uuid>/", views.attachment, name="attachment"),
     path(
         "attachments/<uuid:attachment_uuid>/preview/",

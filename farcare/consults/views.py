@@ -9,7 +9,7 @@ from django.forms import BaseForm
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -34,14 +34,15 @@ from .attachments import (
     dicom_for_abroad,
     dicom_pixels_shareable,
 )
+from .board import coordinator_filtered_board
 from .conclusions import conclusion_verification
+from .earlier import earlier_conclusions
 from .forms import (
     VITAL_FIELD_ORDER,
     AcknowledgeForm,
     ConclusionForm,
     MessageForm,
     ReasonForm,
-    ReassignForm,
     RequestForm,
 )
 from .models import Attachment, Consultation, ConsultForm, Status
@@ -67,6 +68,11 @@ def _errors_to_form(form: BaseForm, error: ValidationError) -> None:
 def worklist(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     kind, consultations = selectors.worklist_for(user)
+    board = None
+    if kind == "board":
+        # Narrowed by the filters of the query, with counts beside each (consults.board).
+        board = coordinator_filtered_board(user, request.GET.dict(), timezone.now())
+        consultations = board.consultations
     rows: list[dict[str, Any]] = [
         {
             "c": consultation,
@@ -78,12 +84,16 @@ def worklist(request: HttpRequest) -> HttpResponse:
     audit_record(
         accessor=Accessor.from_request(request),
         action=AuditAction.SEARCH,
-        details={"worklist": kind, "shown": [str(row["c"].uuid) for row in rows][:200]},
+        details={
+            "worklist": kind,
+            "shown": [str(row["c"].uuid) for row in rows][:200],
+            **({"filters": board.chosen} if board and board.chosen else {}),
+        },
     )
     template = (
         "consults/_worklist.html" if request.headers.get("HX-Request") else "consults/worklist.html"
     )
-    return render(request, template, {"kind": kind, "rows": rows})
+    return render(request, template, {"kind": kind, "rows": rows, "board": board})
 
 
 @login_required
@@ -244,8 +254,13 @@ def _detail_context(
         "conclusion_form": forms.get("conclusion_form")
         or ConclusionForm(initial={"version": version}),
         "ack_form": forms.get("ack_form") or AcknowledgeForm(),
-        "reassign_form": forms.get("reassign_form") or ReassignForm(),
         "station_case": station_case,
+        "earlier": earlier_conclusions(
+            accessor=Accessor.from_request(request),
+            consultation=consultation,
+            view=view,
+            language=language,
+        ),
     }
 
 
@@ -406,72 +421,6 @@ def acknowledge(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
         ),
         _("Thank you: the outcome is recorded."),
     )
-
-
-@login_required
-@require_POST
-def reassign(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
-    accessor = Accessor.from_request(request)
-
-    def run(c: Consultation, data: dict[str, Any], form: Any) -> Any:
-        consultant = User.objects.filter(
-            username=data["consultant"], role=Role.CONSULTANT, is_active=True
-        ).first()
-        if consultant is None:
-            raise ValidationError({"consultant": _("No active consultant has that username.")})
-        return services.consult_reassign(
-            accessor=accessor, consultation=c, consultant=consultant, reason=data.get("reason", "")
-        )
-
-    return _act(request, consultation_uuid, ReassignForm, "reassign_form", run, _("Reassigned."))
-
-
-@login_required
-def conclusion_print(request: HttpRequest, consultation_uuid: str, version: int) -> HttpResponse:
-    """The conclusion as a printable document (HTML, or PDF with ?format=pdf), in the
-    requester's language."""
-    consultation, view = _case(request, consultation_uuid)
-    conclusion = get_object_or_404(consultation.conclusions, version=version)
-    result = conclusion_verification(conclusion)
-    language = consultation.requester.language or consultation.language or "ru"
-    with translation.override(language):
-        labels = [(e["code"], icd10.label(e["code"], language)) for e in conclusion.diagnoses]
-        patient = selectors.case_patient(consultation, view, timezone.localdate())
-        if request.GET.get("format") == "pdf":
-            audit_record(
-                accessor=Accessor.from_request(request),
-                action=AuditAction.EXPORT,
-                patient_uuid=consultation.patient.uuid,
-                record=conclusion,
-                details={"format": "pdf"},
-            )
-            document = render_conclusion(
-                conclusion,
-                language=language,
-                pseudonymised_label=patient.label if patient.pseudonymised else "",
-            )
-            response = HttpResponse(document, content_type="application/pdf")
-            response["Content-Disposition"] = (
-                f'inline; filename="conclusion-{consultation.uuid.hex[:8]}-v{version}.pdf"'
-            )
-            return response
-        return render(
-            request,
-            "consults/conclusion_print.html",
-            {
-                "c": consultation,
-                "conclusion": conclusion,
-                "verification": result,
-                "labels": labels,
-                "patient": patient,
-                "print_language": language,
-                "materials": [
-                    f.name
-                    for f in selectors.case_files(consultation, view)
-                    if f.attachment.conclusion_id is None
-                ],
-            },
-        )
 
 
 def _text(message: str, status: int) -> HttpResponse:

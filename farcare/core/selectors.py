@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from farcare.access.models import BreakGlassGrant
 from farcare.access.policy import may_register_patients
 from farcare.accounts.models import Role, User
 from farcare.consults import selectors as consult_selectors
+from farcare.consults.board import coordinator_filtered_board
+from farcare.consults.board import summary as board_summary
 from farcare.network.models import Facility, FacilityKind, Practitioner
 from farcare.network.selectors import referral_chain
 from farcare.patients.models import Patient
@@ -62,6 +65,9 @@ def home_context(user: User) -> dict[str, Any]:
     if user.role in (Role.CLINICIAN, Role.COORDINATOR):
         context["may_register"] = may_register_patients(user)
     if user.role == Role.COORDINATOR and facility is not None:
+        # Counts only, each a link to the board narrowed to it.
+        context["board"] = coordinator_filtered_board(user, {}, timezone.now())
+        context["pressing"] = board_summary(context["board"])
         context["region_facilities"] = (
             Facility.objects.filter(region=facility.region)
             .annotate(patient_count=Count("patients"))

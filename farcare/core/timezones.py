@@ -3,43 +3,78 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from django.conf import settings
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
+
+# Russia reckons its eleven zones from Moscow ("МСК+9" in Chukotka): timetables, broadcasts and
+# orders state times that way, so Russian readers get it beside the UTC offset.
+MOSCOW = zoneinfo.ZoneInfo("Europe/Moscow")
+
+
+def facility_zone_name(user: object) -> str:
+    """The zone a user's times default to: their facility's, or a patient's home facility's."""
+    facility = getattr(user, "facility", None)
+    if facility is not None:
+        return str(facility.time_zone)
+    if getattr(user, "role", "") == "patient":
+        # A patient lives where their home facility is.
+        record = getattr(user, "patient_record", None)
+        return str(record.home_facility.time_zone) if record is not None else ""
+    return ""
 
 
 def zone_for_user(user: object) -> zoneinfo.ZoneInfo:
     name = ""
     if getattr(user, "is_authenticated", False):
-        name = getattr(user, "time_zone", "") or ""
-        facility = getattr(user, "facility", None)
-        if not name and facility is not None:
-            name = facility.time_zone
-        if not name and getattr(user, "role", "") == "patient":
-            # A patient lives where their home facility is.
-            record = getattr(user, "patient_record", None)
-            name = record.home_facility.time_zone if record is not None else ""
+        name = getattr(user, "time_zone", "") or facility_zone_name(user)
     try:
         return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
+def _signed(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
 def utc_offset_label(moment: datetime) -> str:
     offset = moment.utcoffset()
     if offset is None:
         return "UTC"
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "−"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"UTC{_signed(int(offset.total_seconds() // 60))}"
 
 
-def zone_label(moment: datetime, zone: tzinfo) -> str:
-    """'Asia/Anadyr, UTC+12': the IANA name a colleague can look up, and the offset to reckon."""
+def moscow_offset_label(moment: datetime) -> str:
+    """'МСК+9', 'МСК−1', 'МСК': the zone's offset at that moment less Moscow's at the same
+    moment (Moscow's is looked up, not assumed: it kept UTC+4 from 2011 to 2014)."""
+    offset = moment.utcoffset() or timedelta(0)
+    moscow = moment.astimezone(MOSCOW).utcoffset() or timedelta(0)
+    minutes = int((offset - moscow).total_seconds() // 60)
+    return "МСК" + (_signed(minutes) if minutes else "")
+
+
+def reads_moscow_time(language: str | None = None) -> bool:
+    """Only the Russian interface adds the Moscow offset; ko and en keep IANA name and UTC."""
+    return (language or translation.get_language() or "")[:2] == "ru"
+
+
+def offset_labels(moment: datetime, *, language: str | None = None) -> str:
+    """'UTC+12, МСК+9' for a Russian reader, 'UTC+12' for the others."""
+    label = utc_offset_label(moment)
+    if reads_moscow_time(language):
+        label += f", {moscow_offset_label(moment)}"
+    return label
+
+
+def zone_label(moment: datetime, zone: tzinfo, *, language: str | None = None) -> str:
+    """'Asia/Anadyr, UTC+12': the IANA name a colleague can look up, and the offset to reckon
+    (and 'МСК+9' after it for a Russian reader)."""
     local = moment.astimezone(zone)
-    return f"{getattr(zone, 'key', str(zone))}, {utc_offset_label(local)}"
+    return f"{getattr(zone, 'key', str(zone))}, {offset_labels(local, language=language)}"
 
 
 def now_in(zone_name: str) -> datetime:

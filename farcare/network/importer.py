@@ -25,6 +25,8 @@ from .models import (
 )
 
 REQUIRED_COLUMNS = ("name_en", "name_ru", "region", "lat", "lon", "population", "tz", "role")
+# Optional: name_ko (the settlement in Korean), country, link_type, bandwidth_kbps, rtt_ms,
+# refers_to.
 
 ROLE_ALIASES = {
     "feldsher_station": FacilityKind.FELDSHER_POST,
@@ -37,32 +39,32 @@ ROLE_ALIASES = {
     "partner_abroad": FacilityKind.PARTNER_ABROAD,
 }
 
-# Facility names per kind: English, Russian, Korean.
+# Facility names per kind: English, Russian, Korean, from the settlement's name in each.
 NAME_PATTERNS: dict[str, tuple[str, str, str]] = {
     FacilityKind.FELDSHER_POST: (
         "{en} feldsher–midwife post",
         "ФАП {ru}",
-        "{en} 펠셔·조산 진료소",
+        "{ko} 펠셔·조산 진료소",
     ),
     FacilityKind.DISTRICT_HOSPITAL: (
         "{en} district hospital",
         "{ru}: районная больница",
-        "{en} 지역 병원",
+        "{ko} 지역 병원",
     ),
     FacilityKind.REGIONAL_HUB: (
         "{en} regional hospital",
         "{ru}: региональная больница",
-        "{en} 지역 거점 병원",
+        "{ko} 지역 거점 병원",
     ),
     FacilityKind.FEDERAL_CENTRE: (
         "National Medical Research Centre, {en}",
         "НМИЦ, {ru}",
-        "국립 의학 연구 센터, {en}",
+        "국립 의학 연구 센터, {ko}",
     ),
     FacilityKind.PARTNER_ABROAD: (
         "Partner hospital, {en}",
-        "Партнёрская клиника, {en}",
-        "협력 병원, {ru}",
+        "Партнёрская клиника, {ru}",
+        "협력 병원, {ko}",
     ),
 }
 
@@ -260,9 +262,10 @@ def _upsert(model: Any, lookup: dict[str, Any], values: dict[str, Any]) -> tuple
 def _facility_names(row: FacilityRow) -> dict[str, str]:
     en, ru, ko = NAME_PATTERNS[row.kind]
     return {
-        "name_en": en.format(en=row.name_en, ru=row.name_ru),
-        "name_ru": ru.format(en=row.name_en, ru=row.name_ru),
-        "name_ko": row.name_ko or ko.format(en=row.name_en, ru=row.name_ru),
+        "name_en": en.format(en=row.name_en),
+        "name_ru": ru.format(ru=row.name_ru),
+        # A register without Korean names (the column is optional) names the place in English.
+        "name_ko": ko.format(ko=row.name_ko or row.name_en),
     }
 
 
@@ -323,6 +326,7 @@ def import_network(text: str) -> ImportResult:
             {"name_en": row.name_en, "region": row.region},
             {
                 "name_ru": row.name_ru,
+                "name_ko": row.name_ko,
                 "country": row.country,
                 "latitude": row.latitude,
                 "longitude": row.longitude,

@@ -6,8 +6,9 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from farcare.core.values import pick_name
 
 
 def validate_time_zone(value: str) -> None:
@@ -27,8 +28,7 @@ class LocalisedName(models.Model):
 
     @property
     def name(self) -> str:
-        language = (get_language() or "ru")[:2]
-        return str(getattr(self, f"name_{language}", "") or self.name_en or self.name_ru)
+        return pick_name({"ru": self.name_ru, "ko": self.name_ko, "en": self.name_en})
 
     def __str__(self) -> str:
         return self.name
@@ -47,6 +47,7 @@ class Settlement(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name_en = models.CharField(_("name (English)"), max_length=120)
     name_ru = models.CharField(_("name (Russian)"), max_length=120)
+    name_ko = models.CharField(_("name (Korean)"), max_length=120, blank=True)
     region = models.CharField(_("region"), max_length=80)
     country = models.CharField(_("country"), max_length=2, default="RU")
     latitude = models.FloatField(
@@ -68,7 +69,7 @@ class Settlement(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_en if (get_language() or "ru")[:2] != "ru" else self.name_ru
+        return pick_name({"ru": self.name_ru, "ko": self.name_ko, "en": self.name_en})
 
     def __str__(self) -> str:
         return self.name

@@ -97,3 +97,32 @@ def practitioner_list(*, specialty: str = "", language: str = "") -> QuerySet[Pr
         # as a JSON list, so a quoted substring match is exact.
         practitioners = practitioners.filter(languages__icontains=f'"{language}"')
     return practitioners.distinct()
+
+
+@dataclass(frozen=True)
+class Place:
+    """A settlement where the network has facilities, as a way to find its time zone by name."""
+
+    time_zone: str
+    name: str  # in the reader's language
+    spellings: tuple[str, ...]  # the settlement's and its facilities' names, in every language
+
+
+def places_of_the_network() -> list[Place]:
+    """Every settlement with a facility and the zone its facilities keep, largest first."""
+    facilities = Facility.objects.select_related("settlement").order_by(
+        "-settlement__population", "settlement__name_en", "pk"
+    )
+    names: dict[tuple[str, int], list[str]] = {}
+    shown: dict[tuple[str, int], str] = {}
+    for facility in facilities:
+        settlement = facility.settlement
+        key = (facility.time_zone, settlement.pk)
+        shown.setdefault(key, settlement.name)
+        names.setdefault(key, [settlement.name_ru, settlement.name_en]).extend(
+            [facility.name_ru, facility.name_en, facility.name_ko]
+        )
+    return [
+        Place(time_zone=zone, name=shown[(zone, pk)], spellings=tuple(filter(None, spellings)))
+        for (zone, pk), spellings in names.items()
+    ]

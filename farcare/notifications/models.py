@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -66,6 +67,10 @@ class Notification(models.Model):
     language = models.CharField(_("language"), max_length=5)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"), blank=True)
+    # The same subject and body in every interface language, {"en": [subject, body], …}: the
+    # inbox shows the one the reader reads the site in now, which is not always the one it was
+    # sent in (a user who never chose a language follows the browser; e-mail cannot).
+    texts = models.JSONField(_("texts"), default=dict, blank=True)
     link = models.CharField(_("link"), max_length=500, blank=True)
     urgent = models.BooleanField(_("urgent"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
@@ -79,6 +84,18 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    def _in_reader_language(self) -> tuple[str, str]:
+        text = self.texts.get((get_language() or "")[:2]) if self.texts else None
+        return (text[0], text[1]) if text else (self.subject, self.body)
+
+    @property
+    def shown_subject(self) -> str:
+        return self._in_reader_language()[0]
+
+    @property
+    def shown_body(self) -> str:
+        return self._in_reader_language()[1]
 
 
 class Delivery(models.Model):

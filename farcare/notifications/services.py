@@ -2,9 +2,11 @@
 the recipient chose, in one transaction; sending happens after commit and again from
 `deliver_due` (run by `farcare notifications deliver`) until each row is sent or given up on.
 
-Messages are rendered once, when created, in the recipient's language: pass `subject` and `body`
-as gettext_lazy strings (optionally with `params` for %-interpolation) or as callables returning
-a string; both are evaluated under translation.override(recipient's language)::
+Messages are rendered once, when created, in the recipient's language (what e-mail and SMS
+send) and in every other interface language (what the inbox shows a reader of that language):
+pass `subject` and `body` as gettext_lazy strings (optionally with `params` for
+%-interpolation) or as callables returning a string; both are evaluated under
+translation.override(each language)::
 
     notify(
         recipient=consultant,
@@ -125,9 +127,14 @@ def notify(
     _check_link(link)
     preference = _stored_preference(recipient)
     language = notification_language(recipient, preference)
-    with translation.override(language):
-        subject_text = " ".join(_render(subject, params).split())[:SUBJECT_MAX_CHARS]
-        body_text = _render(body, params).strip()
+    texts = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            texts[code] = [
+                " ".join(_render(subject, params).split())[:SUBJECT_MAX_CHARS],
+                _render(body, params).strip(),
+            ]
+    subject_text, body_text = texts[language]
     now = timezone.now()
     with transaction.atomic():
         notification = Notification.objects.create(
@@ -136,6 +143,7 @@ def notify(
             language=language,
             subject=subject_text,
             body=body_text,
+            texts=texts,
             link=link,
             urgent=urgent,
         )

@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,6 +20,7 @@ from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.consults.selectors import patient_consultations
+from farcare.consults.vital_history import vital_history
 from farcare.core.ports import station_pages
 
 from . import services
@@ -137,6 +140,11 @@ def detail(request: HttpRequest, patient_uuid: str) -> HttpResponse:
             "consent_form": ConsentForm(),
             "consultations": patient_consultations(patient.pk),
             "conflicts": station_pages().patient_conflicts(patient),
+            "history": vital_history(
+                patient_id=patient.pk,
+                language=get_language() or "ru",
+                zone=timezone.get_current_timezone(),
+            ),
         },
     )
 

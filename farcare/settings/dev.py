@@ -10,9 +10,11 @@ from .base import STATIC_ROOT, STORAGES
 DEBUG = False
 # A fixed key keeps demo sessions valid across restarts; production refuses to start without one.
 SECRET_KEY = _SECRET_KEY or "farcare-demo-only-key-not-for-production-use-0123456789abcdef"
+# As in production once `make run` has collected them (fingerprinted names cached for a year,
+# compressed copies); plain names from the apps before that (farcare/core/staticfiles.py).
 STORAGES = {
     **STORAGES,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "farcare.core.staticfiles.FingerprintedStaticFilesStorage"},
 }
 # Static files straight from the apps as well, so the site works before collectstatic.
 WHITENOISE_USE_FINDERS = True

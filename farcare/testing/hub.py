@@ -189,6 +189,8 @@ class HubProcess:
                     "warning",
                     "--lifespan",
                     "off",
+                    "--timeout-keep-alive",
+                    "75",  # as `make run` serves: a new connection over the link costs a round trip
                 ],
                 env=self.env,
                 cwd=self.directory,

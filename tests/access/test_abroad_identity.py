@@ -123,6 +123,9 @@ def every_path(client: Client, fhir: FhirClient, case: Consultation) -> dict[str
         ),
         "FHIR Task _include": fhir.get("Task", _include="Task:patient"),
     }
+    referral = f"/consultations/{case.uuid}/print/request/"
+    pages["printed referral"] = client.get(referral)
+    pages["printed referral PDF"] = client.get(referral, {"format": "pdf"})
     for item in case.attachments.all():
         pages[f"attachment {item.pk}"] = client.get(f"/consultations/attachments/{item.uuid}/")
     for conclusion in case.conclusions.all():

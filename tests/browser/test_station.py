@@ -81,4 +81,4 @@ def test_the_case_page_at_the_post_reads_as_the_hubs(
         assert "(Asia/Anadyr, UTC+12)" in page.get_by_test_id("received").inner_text()
         assert "left" in page.get_by_test_id("deadline").inner_text()
         assert consultant in page.get_by_test_id("consultants").inner_text()
-        assert page.get_by_test_id("news2").inner_text() == "NEWS2: 5 Medium"
+        assert page.get_by_test_id("news2").inner_text() == "NEWS2: 5 — Medium"

@@ -84,10 +84,30 @@ def test_the_consultant_reads_oxygen_and_consciousness_in_words(scene: Scene, la
         confusion = pgettext("ACVPU", "New confusion")
         band = pgettext("NEWS2 risk", "High")
     assert confusion != "New confusion" and band != "High"  # the catalogue has them
-    assert any(value == f"C — {confusion}" for value in shown.values())
+    assert any(value == f"{confusion} (C)" for value in shown.values())
     news2 = _text(re.search(r'data-testid="news2">(.*?)</p>', page, re.S).group(1))  # type: ignore[union-attr]
-    assert news2 == f"NEWS2: {consultation.news2_total} {band}"
+    assert news2 == f"NEWS2: {consultation.news2_total} — {band}"
     # The head of the page: no code word left untranslated.
     head = " ".join(_fields(page).values())
     for code in ("emergency", "deferred", "requested", "high"):
         assert code not in head
+
+
+@pytest.mark.parametrize(
+    ("language", "transferred", "late"),
+    [
+        ("ru", "переведён в другое учреждение", "срок ответа истёк"),
+        ("ko", "전원", "응답 기한 초과"),
+        ("en", "transferred", "deadline passed"),
+    ],
+)
+def test_the_timeline_says_what_the_system_noted_in_the_readers_words(language, transferred, late):
+    from farcare.consults.models import Transition
+
+    with translation.override(language):
+        assert Transition(event="acknowledged", note="transferred").note_label == transferred
+        assert Transition(event="fail", note="deadline passed").note_label == late
+        # What a person wrote stays as written.
+        assert Transition(event="cancel", note="transferred by road").note_label == (
+            "transferred by road"
+        )

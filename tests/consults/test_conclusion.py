@@ -139,7 +139,7 @@ def test_the_requester_acknowledges_and_records_what_was_done(scene):
     assert "acknowledged" in consultation.transitions.values_list("event", flat=True)
 
 
-def test_the_conclusion_prints_as_a_pdf_in_the_requesters_language(scene):
+def test_the_conclusion_prints_as_a_pdf_in_the_readers_language(scene):
     from django.test import Client
 
     consultation = accepted(scene)
@@ -163,7 +163,7 @@ def test_the_conclusion_prints_as_a_pdf_in_the_requesters_language(scene):
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "I21.0" in text
     assert "Тынетегин" in text
-    assert "заключение" in text.lower()  # headings in the requester's language
+    assert "заключение" in text.lower()  # headings in the reader's language
     html = client.get(f"/consultations/{consultation.uuid}/conclusion/1/").content.decode()
     assert "I21.0" in html
     assert 'lang="ru"' in html

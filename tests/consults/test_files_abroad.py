@@ -142,7 +142,8 @@ def test_the_conclusions_materials_abroad_are_listed_by_neutral_names(scene):
     abroad = logged_in(scene.partner_cardiologist)
     printed = abroad.get(f"/consultations/{case.uuid}/conclusion/1/").content.decode()
     assert "Тынетегин" not in printed
-    assert "Photo 1, Document 2, Document 3" in printed
+    for name in ("Photo 1", "Document 2", "Document 3"):
+        assert f"{name} — " in printed  # each with when it came
     home = logged_in(scene.feldsher).get(f"/consultations/{case.uuid}/conclusion/1/")
     assert PDF_NAME in home.content.decode()
     assert Attachment.objects.filter(conclusion__isnull=False).count() == 1

@@ -115,3 +115,32 @@ def test_the_demo_network_is_whole_and_loading_it_twice_changes_nothing(db):
     assert partner_links.exists()
     assert not partner_links.filter(specialty__isnull=True).exists()
     assert not partner_links.filter(rank=1).exists()
+
+
+def test_each_place_reads_in_the_readers_language(db, tmp_path):
+    """The register's Korean names name the settlement and its facility for a Korean reader;
+    a register without them falls back to English, never to another reader's script."""
+    run_import(
+        tmp_path,
+        "name_en,name_ru,name_ko,region,lat,lon,population,tz,role\n"
+        "Uelen,Уэлен,우엘렌,Chukotka,66.159,-169.809,650,Asia/Anadyr,feldsher_station\n"
+        "Seoul (Sinchon),Сеул (Синчхон),서울 (신촌),Korea,37.562,126.941,9400000,Asia/Seoul,"
+        "partner_hospital\n",
+    )
+    run_import(
+        tmp_path, HEADER + "Lorino,Лорино,Chukotka,65.5,-171.7,1300,Asia/Anadyr,feldsher_station\n"
+    )
+    uelen = Facility.objects.get(settlement__name_en="Uelen")
+    seoul = Facility.objects.get(settlement__name_en="Seoul (Sinchon)")
+    lorino = Facility.objects.get(settlement__name_en="Lorino")
+    with translation.override("ko"):
+        assert (uelen.name, uelen.settlement.name) == ("우엘렌 펠셔·조산 진료소", "우엘렌")
+        assert seoul.name == "협력 병원, 서울 (신촌)"
+        assert lorino.settlement.name == "Lorino"
+    with translation.override("ru"):
+        assert (seoul.name, seoul.settlement.name) == (
+            "Партнёрская клиника, Сеул (Синчхон)",
+            "Сеул (Синчхон)",
+        )
+    with translation.override("en"):
+        assert (seoul.name, uelen.settlement.name) == ("Partner hospital, Seoul (Sinchon)", "Uelen")

@@ -126,3 +126,24 @@ def test_the_unread_count_tag(db):
     template = Template("{% load notifications %}[{% unread_notifications %}]")
     assert template.render(Context({"request": request})) == "[2]"
     assert template.render(Context({})) == "[0]"
+
+
+def test_the_inbox_reads_in_the_language_of_the_page_not_the_one_it_was_sent_in(db, settings):
+    """A user who never chose a language was told in the deployment's Russian; reading the
+    site in English, they read the notification in English."""
+    from django.utils.translation import gettext_lazy
+
+    settings.LANGUAGE_CODE = "ru"
+    user = UserFactory(email="", language="")
+    notify(
+        recipient=user,
+        event="test.event",
+        subject=gettext_lazy("Consultant"),
+        body=gettext_lazy("Coordinator"),
+    )
+    assert user.notifications.get().subject == "Консультант"  # what e-mail or SMS would send
+
+    page = logged_in(user, "en").get("/notifications/").content.decode()
+
+    assert "<strong>Consultant</strong>" in page
+    assert "Консультант" not in page

@@ -80,7 +80,7 @@ def test_the_case_page_at_the_post_shows_what_the_hub_has(
 
     # Before the link has carried anything, the post computes NEWS2 itself, as the hub does.
     page = _case(client, consultation)
-    assert _text(_part(page, "news2")) == "NEWS2: 5 Medium"
+    assert _text(_part(page, "news2")) == "NEWS2: 5 — Medium"
     assert _text(_fields(page)["Received"]) == "—"
 
     sync.sync_until_done(pause=0.1)
@@ -117,7 +117,7 @@ def test_the_case_page_at_the_post_shows_what_the_hub_has(
     assert re.search(r"\(Asia/Anadyr, UTC\+12\) 2\d h \d+ min left$", _text(deadline))
     assert at_hub["consultant"] in _text(fields["Consultants"])
     assert at_hub["news2"] == 5
-    assert _text(_part(page, "news2")) == "NEWS2: 5 Medium"
+    assert _text(_part(page, "news2")) == "NEWS2: 5 — Medium"
 
 
 def test_the_outbox_page_says_what_sync_now_started_and_when_the_next_try_comes(

@@ -4,8 +4,10 @@ case (signing again amends it), and the requester's acknowledgement that closes 
 from __future__ import annotations
 
 import hashlib
+import zoneinfo
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -29,6 +31,7 @@ from ..models import (
     EvacuationAdvice,
     Status,
 )
+from ..numbering import CONCLUSION_SERIES, next_number
 from ..pdf import render_conclusion
 from ..workflow import IllegalTransition, Side, apply, record_event
 from ._common import _audit, _lock, _require_side
@@ -84,6 +87,7 @@ def conclusion_sign(
             raise PermissionDenied(_("Accept the request before you answer it."))
         previous = locked.conclusions.order_by("-version").first()
         amending = locked.status == Status.COMPLETED
+        signed_at = timezone.now().replace(microsecond=0)
         conclusion = Conclusion(
             consultation=locked,
             version=(previous.version + 1) if previous else 1,
@@ -94,7 +98,9 @@ def conclusion_sign(
             evacuation=data.evacuation,
             evacuation_destination=data.evacuation_destination,
             follow_up=data.follow_up.strip(),
-            signed_at=timezone.now().replace(microsecond=0),
+            signed_at=signed_at,
+            # Taken inside this transaction: a signing that fails gives its number back.
+            number=next_number(series=CONCLUSION_SERIES, moment=signed_at),
         )
         conclusion.signature = sign_document(
             signer_user=user,
@@ -122,10 +128,11 @@ def conclusion_sign(
 
 def _file_conclusion(conclusion: Conclusion, user: User) -> Attachment:
     """The signed conclusion as a PDF document in the case (and so in the patient's record),
-    in the requester's language."""
+    in the deployment's language, its times in the requesting facility's zone: it is filed
+    there, and every reader gets it again in their own language from the printable page."""
     consultation = conclusion.consultation
-    language = consultation.requester.language or consultation.language or "ru"
-    content = render_conclusion(conclusion, language=language)
+    with timezone.override(zoneinfo.ZoneInfo(consultation.requesting_facility.time_zone)):
+        content = render_conclusion(conclusion, language=settings.LANGUAGE_CODE)
     document = Attachment(
         consultation=consultation,
         conclusion=conclusion,

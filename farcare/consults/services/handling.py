@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from farcare.access.policy import consult_sides
-from farcare.accounts.models import Role, User
+from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.core.ports import replication
@@ -32,6 +32,7 @@ from ..models import (
     Message,
     Status,
 )
+from ..reassignment import reassign_verdict
 from ..workflow import IllegalTransition, Side, apply, record_event
 from ._common import _audit, _lock, _require_side, identity_problem, length_problem
 from .requesting import _route
@@ -100,14 +101,21 @@ def consult_decline(*, accessor: Accessor, consultation: Consultation, reason: s
 def consult_reassign(
     *, accessor: Accessor, consultation: Consultation, consultant: User, reason: str = ""
 ) -> Consultation:
-    """The coordinator hands the request to a named consultant."""
+    """The coordinator hands the request to a consultant who may take it: of its specialty, at a
+    facility its routing allows (`reassignment.reassign_verdict`); anyone else is refused with
+    the reason, in the coordinator's language."""
     _require_side(accessor, consultation, Side.COORDINATOR)
-    if consultant.role != Role.CONSULTANT or consultant.facility is None:
-        raise ValidationError({"consultant": _("Choose a consultant.")})
+    # The reason is on the timeline, which a consultant abroad may read.
+    problem = identity_problem(reason, consultation.patient)
+    if problem:
+        raise ValidationError({"reason": problem})
     with transaction.atomic():
         locked = _lock(consultation)
         if not locked.is_open:
             raise IllegalTransition(_("A closed request cannot be reassigned."))
+        verdict = reassign_verdict(locked, consultant)
+        if verdict.facility is None:
+            raise ValidationError({"consultant": verdict.refusal})
         now = timezone.now()
         locked.assignments.filter(ended_at__isnull=True, role=AssignmentRole.PRIMARY).update(
             ended_at=now, end_reason=f"reassigned by the coordinator: {reason}"
@@ -115,15 +123,23 @@ def consult_reassign(
         Assignment.objects.create(
             consultation=locked,
             consultant=consultant,
-            facility=consultant.facility,
+            facility=verdict.facility,
             role=AssignmentRole.PRIMARY,
             assigned_by=accessor.user,
             accepted_at=now if locked.status != Status.REQUESTED else None,
         )
-        locked.routed_facility = consultant.facility
-        locked.save(update_fields=["routed_facility", "updated_at"])
-        record_event(locked, event="reassigned", actor=accessor.user, note=str(consultant))
-        _audit(accessor, locked, AuditAction.UPDATE, {"event": "reassign"})
+        # A later decline moves on down the routing table from the facility chosen here.
+        locked.routed_facility = verdict.facility
+        locked.routing_rank = verdict.rank
+        locked.save(update_fields=["routed_facility", "routing_rank", "updated_at"])
+        note = f"{consultant}: {reason.strip()}" if reason.strip() else str(consultant)
+        record_event(locked, event="reassigned", actor=accessor.user, note=note)
+        _audit(
+            accessor,
+            locked,
+            AuditAction.UPDATE,
+            {"event": "reassign", "consultant": str(consultant.uuid), "reason": reason.strip()},
+        )
         alerts.assigned(locked, consultant)
     return locked
 

@@ -8,6 +8,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from farcare.core import values
 from farcare.core.durations import duration_text
 from farcare.core.timezones import now_in, zone_label
 
@@ -54,3 +55,16 @@ def span(seconds: float | None) -> str:
     if seconds is None:
         return ""
     return duration_text(round(seconds))
+
+
+@register.filter
+def shown(value: object, kind: str) -> str:
+    """A coded value as the reader says it, in their language and format (core.values):
+    `{{ facility.region|shown:"region" }}`, `{{ level|shown:"acvpu" }}`, `{{ d|shown:"date" }}`."""
+    return values.show(kind, value)
+
+
+@register.simple_tag
+def news2(total: int | None, band: str) -> str:
+    """A NEWS2 score with its risk band in words: `{% news2 c.news2_total c.news2_band %}`."""
+    return values.news2(total, band)
