@@ -32,6 +32,10 @@ How it measures (the real server path, nothing is estimated):
   the same headers plus the decoded body. Ratios are compressed/uncompressed and total/budget;
   nothing here depends on timing, so the verdict is the same on a slow or busy machine.
 
+The request form and the case pages are measured a second time as a phone asks for them (a phone
+Chromium's User-Agent, a separate login): the server sends every viewport the same page, since the
+phone layout is media queries in the one stylesheet, and the "(phone)" rows show those bytes.
+
 Browsers also ask for ``/favicon.ico`` once per site when a page names no icon; that request
 is not referenced by any page, so it is reported on a line of its own and not added to totals.
 
@@ -70,6 +74,13 @@ BUDGET_BYTES = 60 * 1024
 LINK_BITS_PER_SECOND = 64_000
 ACCEPT_ENCODING = "gzip, br"
 USER_AGENT = "FarCare-page-weight/1.0"
+# The rows measured "on a phone" ask as a phone's Chromium does. The server sends a 390 px phone the
+# same page as a desktop (the layout is media queries in the one stylesheet): the row shows it.
+PHONE_USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Mobile Safari/537.36 " + USER_AGENT
+)
+DESKTOP, PHONE = "desktop", "phone"
 SEARCH_FAMILY = "Тынетегин"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CSS_URL_RE = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""")
@@ -222,9 +233,10 @@ class CountingConnection(http.client.HTTPConnection):
 class Browser:
     """One user agent with its own cookies (one per account)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, user_agent: str = USER_AGENT) -> None:
         self.origin = f"http://127.0.0.1:{port}"
         self.port = port
+        self.user_agent = user_agent
         self.jar = CookieJar()
 
     def request(
@@ -238,7 +250,7 @@ class Browser:
         self.jar.add_cookie_header(carrier)
         headers = {
             "Host": f"127.0.0.1:{self.port}",
-            "User-Agent": USER_AGENT,
+            "User-Agent": self.user_agent,
             "Accept": "*/*",
             "Accept-Encoding": ACCEPT_ENCODING,
             **dict(carrier.header_items()),
@@ -411,7 +423,20 @@ def measure_page(browser: Browser, label: str, path: str, role: str) -> PageResu
 # --------------------------------------------------------------------------------------------
 
 
-def page_plan(objects: DemoObjects) -> Iterator[tuple[str, str, str]]:
+def page_plan(objects: DemoObjects) -> Iterator[tuple[str, str, str, str]]:
+    """(account or "" for anonymous, label, path, device), grouped by account and device."""
+    for username, label, path in desktop_plan(objects):
+        yield username, label, path, DESKTOP
+    # The request form and the case pages once more, as a phone asks for them.
+    ask = f"/consultations/new/{objects.patient_uuid}/"
+    yield "feldsher", "ask for a consultation (phone)", ask, PHONE
+    concluded = f"/consultations/{objects.concluded_case_uuid}/"
+    yield "feldsher", "case with conclusion (phone)", concluded, PHONE
+    open_case = f"/consultations/{objects.open_case_uuid}/"
+    yield objects.open_case_consultant, "open case (phone)", open_case, PHONE
+
+
+def desktop_plan(objects: DemoObjects) -> Iterator[tuple[str, str, str]]:
     """(account or "" for anonymous, label, path), grouped by account."""
     patient = f"/patients/{objects.patient_uuid}/"
     facility = f"/network/facilities/{objects.facility_uuid}/"
@@ -466,9 +491,14 @@ def print_report(
     )
     print(f"patient <uuid> = {objects.patient_uuid}, facility <uuid> = {objects.facility_uuid}")
     print("Bytes are on the wire: status line + response headers + body as sent.")
-    print("'raw' is the same responses decoded (the uncompressed baseline).\n")
+    print("'raw' is the same responses decoded (the uncompressed baseline).")
+    print(
+        "'(phone)' rows: fetched again by a phone's Chromium User-Agent, logged in anew. The server"
+        " sends a 390x844 phone the same bytes\nas a desktop (its layout is media queries in the"
+        " same stylesheet), so these are that phone's first visit too.\n"
+    )
     header = (
-        f"{'page':<18} {'path':<30} {'role':<12} {'html':>7} {'assets':>7} {'total':>7} "
+        f"{'page':<30} {'path':<30} {'role':<12} {'html':>7} {'assets':>7} {'total':>7} "
         f"{'raw':>7} {'comp/raw':>8} {'of budget':>9}  ok"
     )
     print(header)
@@ -478,14 +508,14 @@ def print_report(
         verdict = "yes" if r.within_budget else "NO"
         ratio = f"{r.total_wire / r.total_raw:.2f}" if r.total_raw else "-"
         print(
-            f"{r.label:<18} {short_path(r.path):<30} {role:<12} {r.html_wire:>7,} "
+            f"{r.label:<30} {short_path(r.path):<30} {role:<12} {r.html_wire:>7,} "
             f"{r.assets_wire:>7,} {r.total_wire:>7,} {r.total_raw:>7,} {ratio:>8} "
             f"{r.total_wire / BUDGET_BYTES:>9.2f}  {verdict}"
         )
         if r.error:
-            print(f"{'':<18} ^ could not be measured: {r.error}")
+            print(f"{'':<30} ^ could not be measured: {r.error}")
         for url in r.external:
-            print(f"{'':<18} ^ references another origin, not counted: {url}")
+            print(f"{'':<30} ^ references another origin, not counted: {url}")
 
     measured = [r for r in results if r.html and not r.error]
     print("\nAssets (fetched once per page; same on every page that uses them):")
@@ -550,16 +580,17 @@ def main() -> int:
         objects = demo_objects()
         server, port = start_server()
         try:
-            browsers: dict[str, Browser] = {}
+            browsers: dict[tuple[str, str], Browser] = {}
             results: list[PageResult] = []
-            for username, label, path in page_plan(objects):
-                browser = browsers.get(username)
+            for username, label, path, device in page_plan(objects):
+                browser = browsers.get((username, device))
                 if browser is None:
-                    browser = browsers[username] = Browser(port)
+                    agent = PHONE_USER_AGENT if device == PHONE else USER_AGENT
+                    browser = browsers[username, device] = Browser(port, agent)
                     if username:
                         browser.log_in(username)
                 results.append(measure_page(browser, label, path, username))
-            favicon = browsers[""].request("/favicon.ico")
+            favicon = browsers["", DESKTOP].request("/favicon.ico")
         finally:
             server.shutdown()
             server.server_close()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -284,6 +284,37 @@ def consult_sides(user: User | None, consultation: Consultation) -> set[Side]:
     ):
         sides.add(Side.COORDINATOR)
     return sides
+
+
+def visible_consultations(user: User | None) -> QuerySet[Consultation]:
+    """The consultations whose case the user may open (a side of it, `consult_sides`), as one
+    query for a list that cannot ask case by case (the inbox); the two must agree
+    (tests/access/test_visible_consultations.py)."""
+    if not _active(user):
+        return Consultation.objects.none()
+    assert user is not None
+    facility = _facility_of(user)
+    if user.role == Role.CLINICIAN:
+        mine = Q(requester=user)
+        if facility is not None:
+            mine |= Q(requesting_facility_id=facility.pk)
+        return Consultation.objects.filter(mine)
+    if user.role == Role.CONSULTANT:
+        assigned = Assignment.objects.filter(
+            consultation=OuterRef("pk"), consultant=user, ended_at__isnull=True
+        )
+        if facility is None:
+            return Consultation.objects.filter(Exists(assigned))
+        specialties = PractitionerRole.objects.filter(
+            practitioner__user=user, facility_id=facility.pk, kind=PractitionerRoleKind.CONSULTANT
+        ).values("practitioner__specialties")
+        claimable = Q(
+            status=Status.REQUESTED, routed_facility_id=facility.pk, specialty__in=specialties
+        )
+        return Consultation.objects.filter(Exists(assigned) | claimable)
+    if user.role == Role.COORDINATOR and facility is not None:
+        return Consultation.objects.filter(requesting_facility__region=facility.region)
+    return Consultation.objects.none()
 
 
 def _consults_in(user: User, specialty_id: int) -> bool:

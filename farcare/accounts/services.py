@@ -192,6 +192,48 @@ def second_factor_verify(*, request: HttpRequest, user: User, token: str) -> TOT
     return _verify_second_factor(user=user, token=token, ip=_ip(request), channel="page")
 
 
+class WrongPassword(AuthenticationFailed):
+    code = "wrong_password"
+
+    def message(self) -> str:
+        return _("The password is wrong.")
+
+
+def reauthentication_asks(user: User) -> str:
+    """What a logged-in user gives again before a weighty act such as signing: "code", the
+    six-digit code of their authenticator app when they have one (a session left open on a
+    shared computer must not be enough, and the phone is what a thief lacks), else "password"."""
+    return "code" if confirmed_devices(user) else "password"
+
+
+def reauthenticate(*, request: HttpRequest | None, user: User, secret: str, purpose: str) -> None:
+    """The logged-in user proves again that it is them (`reauthentication_asks`). A locked
+    account is refused; a wrong password or code counts towards the lockout and is audited like
+    a failed login; a right one is audited with the purpose ("sign conclusion")."""
+    ip = _ip(request)
+    if user.locked_until and user.locked_until > timezone.now():
+        record_failed_login(username=user.username, ip=ip, channel="page", why="locked")
+        raise AccountLocked(user.locked_until)
+    if reauthentication_asks(user) == "code":
+        _verify_second_factor(user=user, token=secret, ip=ip, channel="page")
+        second_factor = "verified"
+    else:
+        if not user.check_password(secret):
+            until = record_failed_login(
+                username=user.username, ip=ip, channel="page", why=f"password: {purpose}"
+            )
+            if until is not None:
+                raise AccountLocked(until)
+            raise WrongPassword
+        second_factor = "none"
+    User.objects.filter(pk=user.pk).update(failed_logins=0)
+    audit_record(
+        accessor=Accessor(user, ip, "page"),
+        action=AuditAction.LOGIN,
+        details={"reauthenticated": purpose, "second_factor": second_factor},
+    )
+
+
 class WrongCurrentPassword(AuthenticationFailed):
     code = "wrong_current_password"
 

@@ -158,6 +158,8 @@ def search(prefix_or_text: str, language: str, limit: int = 20) -> list[tuple[st
     matched = [
         entry for entry in _index(language) if all(_matches_text(entry, token) for token in tokens)
     ]
-    # Labels in the reader's language first: they are the curated, commonly used diagnoses.
-    matched.sort(key=lambda entry: not entry.translated)
+    # The curated diagnoses common in teleconsultation first (in English too, where no label
+    # is "translated"), then the rest of the WHO list in its order.
+    common = _curated()
+    matched.sort(key=lambda entry: not (entry.translated or entry.code in common))
     return [(entry.code, entry.label) for entry in matched[:limit]]

@@ -64,6 +64,14 @@ class VitalSpec:
     def unit(self, language: str) -> str:
         return self.units.get(primary_language(language)) or self.units.get("en", self.ucum)
 
+    def label(self, language: str) -> str:
+        """The name with its unit, as a form's label: "Пульс, /мин", "Pulse rate (/min)"."""
+        name = self.name(language)
+        if self.kind is not VitalKind.QUANTITY or not self.ucum:
+            return name
+        unit = self.unit(language)
+        return f"{name}, {unit}" if primary_language(language) == "ru" else f"{name} ({unit})"
+
 
 def primary_language(language: str) -> str:
     """'ru-RU' → 'ru'; anything we do not speak falls back to English."""
@@ -148,6 +156,23 @@ VITALS: dict[str, VitalSpec] = {
             minimum=Decimal(40),
             maximum=Decimal(300),
             typical=Decimal("120"),
+        ),
+        VitalSpec(
+            key="diastolic_bp",
+            kind=VitalKind.QUANTITY,
+            names={
+                "en": "Diastolic blood pressure",
+                "ru": "Диастолическое артериальное давление",
+                "ko": "이완기 혈압",
+            },
+            # Not scored by NEWS2 (systolic only), but a consultant reads the pair.
+            loinc="8462-4",
+            loinc_display="Diastolic blood pressure",
+            ucum="mm[Hg]",
+            units={"en": "mmHg", "ru": "мм рт. ст.", "ko": "mmHg"},
+            minimum=Decimal(20),
+            maximum=Decimal(200),
+            typical=Decimal("80"),
         ),
         VitalSpec(
             key="heart_rate",
@@ -305,7 +330,27 @@ def parse_vitals(
                 else:
                     values[key] = letter
         _reconcile_oxygen(values, errors)
+        _reconcile_pressure(values, errors, language)
     return values, errors
+
+
+def _reconcile_pressure(
+    values: dict[str, VitalValue], errors: dict[str, str], language: str
+) -> None:
+    """A diastolic pressure at or above the systolic is a slip (the two swapped, a digit
+    lost): refused, so the pair the consultant reads is one that can be."""
+    systolic, diastolic = values.get("systolic_bp"), values.get("diastolic_bp")
+    if not isinstance(systolic, Decimal) or not isinstance(diastolic, Decimal):
+        return
+    if diastolic >= systolic:
+        errors["diastolic_bp"] = gettext(
+            "The diastolic pressure must be lower than the systolic (%(systolic)s %(unit)s): "
+            "check the two readings."
+        ) % {
+            "systolic": format_number(systolic, language),
+            "unit": VITALS["systolic_bp"].unit(language),
+        }
+        del values["diastolic_bp"]
 
 
 def _reconcile_oxygen(values: dict[str, VitalValue], errors: dict[str, str]) -> None:

@@ -4,6 +4,8 @@ the facility and a link that opens only after login."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -18,6 +20,15 @@ from .models import Assignment, Conclusion, Consultation, ConsultForm, Message, 
 
 def case_link(consultation: Consultation) -> str:
     return f"/consultations/{consultation.uuid}/"
+
+
+CASE_LINK = re.compile(r"/consultations/([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})/")
+
+
+def linked_case(link: str) -> uuid.UUID | None:
+    """The case a notification's link opens (the inverse of `case_link`), or None."""
+    found = CASE_LINK.fullmatch(link)
+    return uuid.UUID(found.group(1)) if found else None
 
 
 def coordinators(consultation: Consultation) -> list[User]:
@@ -107,8 +118,12 @@ def nobody_available(consultation: Consultation) -> None:
 
 
 def status_changed(consultation: Consultation, *, actor: User | None) -> None:
+    asking = consultation.status == Status.ON_HOLD
+    if asking:
+        # Put on hold by a move rather than a message: still a question for the requester.
+        answer_needed(consultation, skip=actor)
     _send(
-        [consultation.requester, *_team(consultation)],
+        [*([] if asking else [consultation.requester]), *_team(consultation)],
         consultation,
         "consult.status",
         _("Request %(status)s: %(specialty)s"),
@@ -118,13 +133,32 @@ def status_changed(consultation: Consultation, *, actor: User | None) -> None:
 
 
 def new_message(consultation: Consultation, message: Message) -> None:
+    asking = message.asks_requester
+    if asking:
+        answer_needed(consultation, skip=message.author)
     _send(
-        [consultation.requester, *_team(consultation)],
+        [*([] if asking else [consultation.requester]), *_team(consultation)],
         consultation,
         "consult.message",
         _("New message: %(specialty)s"),
         _("There is a new message in the %(form)s request from %(facility)s."),
         skip=message.author,
+    )
+
+
+def answer_needed(consultation: Consultation, *, skip: User | None = None) -> None:
+    """A consultant asked the requester a question: the request waits for the answer, and the
+    text says so plainly (not "a new message"). The question itself stays behind the login."""
+    _send(
+        [consultation.requester],
+        consultation,
+        "consult.question",
+        _("Answer needed: %(specialty)s"),
+        _(
+            "The consultant has asked you a question about your %(form)s request in "
+            "%(specialty)s. Your answer is needed: open the request and reply."
+        ),
+        skip=skip,
     )
 
 

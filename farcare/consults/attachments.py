@@ -9,6 +9,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpResponse
 from django.utils import timezone
@@ -94,8 +95,29 @@ def attachment_store(
     )
     attachment.original_received_at = timezone.now()
     attachment.file.save("upload", upload, save=False)
+    _add_preview(attachment, upload)
     attachment.save()
     return attachment
+
+
+def _add_preview(attachment: Attachment, upload: UploadedFile) -> None:
+    """A thumbnail for the case page of a photo (or a DICOM image) sent from a page, as a
+    station makes one before its original crosses the link: a list of file names tells a
+    consultant less than the pictures do."""
+    # Imported here: Pillow and NumPy load when a file is stored, not with every page.
+    from farcare.imaging.previews import make_preview
+
+    upload.seek(0)
+    try:
+        preview = make_preview(upload.read(), attachment.content_type)
+    except (ValueError, OSError):  # damaged or unreadable: the original is still there
+        preview = None
+    finally:
+        upload.seek(0)
+    if preview is None:
+        return
+    attachment.preview.save("preview", ContentFile(preview.content), save=False)
+    attachment.preview_content_type = preview.content_type
 
 
 def attachment_declare(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from farcare.signatures.services import VerificationResult, verify_document
+from farcare.signatures.services import VerificationResult, document_digest, verify_document
 
 from .models import Conclusion
 
@@ -38,6 +38,18 @@ def conclusion_document(conclusion: Conclusion) -> dict[str, Any]:
         # and their signatures, which did not cover one, must still verify.
         document["number"] = conclusion.number
     return document
+
+
+# What signing itself adds to the document: the signer reviews everything else beforehand.
+SET_AT_SIGNING = frozenset({"signed_at", "number"})
+
+
+def draft_digest(conclusion: Conclusion) -> str:
+    """The digest of the document the signer reviewed: what the signature will cover, less the
+    moment and the number that signing adds. The review page carries it, and signing refuses a
+    draft whose digest differs (consults.deciding)."""
+    document = conclusion_document(conclusion)
+    return document_digest({k: v for k, v in document.items() if k not in SET_AT_SIGNING})
 
 
 def conclusion_verification(conclusion: Conclusion) -> VerificationResult:

@@ -13,13 +13,17 @@ from django.utils.translation import gettext_lazy as _
 from farcare.clinical.vitals import VITALS, Acvpu, VitalKind, parse_vitals
 from farcare.network.models import Facility, Specialty
 
+from .diagnosis_lookup import split_codes
 from .models import (
     ConsultForm,
     ConsultMode,
     EvacuationAdvice,
     Helped,
     OutcomeAction,
+    VitalsMissing,
 )
+from .refusal import Refusal
+from .request_rules import missing_vitals, missing_vitals_problem
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -47,6 +51,7 @@ VITAL_FIELD_ORDER = (
     "on_oxygen",
     "oxygen_flow",
     "systolic_bp",
+    "diastolic_bp",
     "heart_rate",
     "consciousness",
     "temperature",
@@ -55,7 +60,7 @@ VITAL_FIELD_ORDER = (
 
 def _vital_field(key: str) -> forms.Field:
     spec = VITALS[key]
-    label = spec.name(get_language() or "en")
+    label = spec.label(get_language() or "en")  # with the unit: "Пульс, /мин"
     if spec.kind is VitalKind.BOOLEAN:
         return forms.ChoiceField(
             label=_("Air or oxygen"),
@@ -126,21 +131,49 @@ class RequestForm(forms.Form):
     request_language = forms.ChoiceField(
         label=_("Language of the request"), choices=settings.LANGUAGES
     )
+    # Required to send (services.requesting refuses a request without one), not to keep a
+    # draft: so not required here, only marked so.
     question = forms.CharField(
-        label=_("Question"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=_("Question"),
+        widget=forms.Textarea(attrs={"rows": 3, "required": True, "aria-required": "true"}),
+        required=False,
+        help_text=_("Required: what you want the consultant to answer."),
     )
     summary = forms.CharField(
         label=_("Clinical summary"), widget=forms.Textarea(attrs={"rows": 5}), required=False
     )
-    attachments = MultipleFileField(label=_("Attachments"), required=False)
+    vitals_missing = forms.ChoiceField(
+        label=_("If some vital signs could not be measured, why"),
+        choices=[("", _("all were measured")), *VitalsMissing.choices],
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    vitals_missing_note = forms.CharField(
+        label=_("What is missing and why (for another reason)"), max_length=200, required=False
+    )
+    # The phone's camera opens at once (capture); other files through the plain input below.
+    photos = MultipleFileField(
+        label=_("Photos"),
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+    )
+    attachments = MultipleFileField(
+        label=_("Attachments"),
+        required=False,
+        help_text=_("ECG, documents, images already on the device."),
+    )
 
-    def __init__(self, *args: Any, language: str = "ru", **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {})
+    def __init__(
+        self, *args: Any, language: str = "ru", submitting: bool = True, **kwargs: Any
+    ) -> None:
+        kwargs["initial"] = dict(kwargs.get("initial") or {})
         kwargs["initial"].setdefault("client_token", uuid.uuid4())
         kwargs["initial"].setdefault("request_language", language)
         kwargs["initial"].setdefault("mode", ConsultMode.DEFERRED)
         super().__init__(*args, **kwargs)
         self.ui_language = language
+        # Sending is checked for what a request must carry; keeping a draft is not.
+        self.submitting = submitting
         for key in VITAL_FIELD_ORDER:
             self.fields[f"vital_{key}"] = _vital_field(key)
         self.vitals: dict[str, Any] = {}
@@ -167,7 +200,34 @@ class RequestForm(forms.Form):
             self.add_error(f"vital_{key}", message)
         self.vitals = values
         self._clean_consilium_size(cleaned)
+        self._clean_for_sending(cleaned, errors)
         return cleaned
+
+    def _clean_for_sending(self, cleaned: dict[str, Any], vital_errors: dict[str, str]) -> None:
+        """A request to send has a question; an emergency or urgent one carries the vital signs
+        NEWS2 needs, or why not (consults.request_rules): the reason is kept only while
+        something is missing."""
+        if not self.submitting:
+            return
+        if not (cleaned.get("question") or "").strip():
+            # As the service says it, but together with everything else wrong on the form.
+            self.add_error("question", _("Write the question you want answered."))
+        if vital_errors:
+            return
+        form = cleaned.get("form") or ""
+        if not missing_vitals(form, self.vitals):
+            cleaned["vitals_missing"] = ""
+            cleaned["vitals_missing_note"] = ""
+            return
+        reason = cleaned.get("vitals_missing") or ""
+        problem = missing_vitals_problem(form, self.vitals, reason, self.ui_language)
+        if problem:
+            self.add_error("vitals_missing", problem)
+
+    def uploads(self) -> list[Any]:
+        """The photos taken and the files chosen, as one list for the request."""
+        cleaned = self.cleaned_data
+        return [*(cleaned.get("photos") or []), *(cleaned.get("attachments") or [])]
 
     def _clean_consilium_size(self, cleaned: dict[str, Any]) -> None:
         size = cleaned.get("consilium_size")
@@ -201,21 +261,50 @@ class MessageForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=500)
+    """A move of the state machine (start work, entered in error): a reason where it asks one."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
+def _one_line_ending(text: str) -> str:
+    """Browsers send CRLF from a text area; the draft reviewed and the one signed are compared
+    byte for byte, so both keep LF only."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class ConclusionForm(forms.Form):
+    use_required_attribute = False  # the server's messages, in the page's language
     findings = forms.CharField(label=_("Findings"), widget=forms.Textarea(attrs={"rows": 4}))
+    # Read as it is typed: each code with its description beside the field, suggestions for
+    # the one being typed (consults.diagnosis_lookup, through HTMX; no script of our own).
     diagnoses = forms.CharField(
         label=_("Diagnoses, ICD-10 codes"),
-        help_text=_("One or more codes separated by commas, e.g. I21.0, I10"),
+        help_text=_(
+            "Type a code (I21.0 or I21,0) or words of the diagnosis; separate several codes "
+            "with commas."
+        ),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "hx-get": reverse_lazy("consults:icd10"),
+                "hx-trigger": "input changed delay:250ms",
+                "hx-target": "#icd10-panel",
+                "hx-sync": "this:replace",
+                "aria-describedby": "id_diagnoses_helptext icd10-panel",
+                "aria-controls": "icd10-panel",
+            }
+        ),
     )
     recommendations = forms.CharField(
         label=_("Recommendations"), widget=forms.Textarea(attrs={"rows": 4})
     )
     evacuation = forms.ChoiceField(
-        label=_("Transfer or evacuation"), choices=EvacuationAdvice.choices
+        label=_("Transfer or evacuation"),
+        choices=EvacuationAdvice.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose the transfer advice.")},
     )
     evacuation_destination = forms.ModelChoiceField(
         label=_("Destination"),
@@ -228,8 +317,90 @@ class ConclusionForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
+    def __init__(self, *args: Any, emergency: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if emergency:
+            # An emergency has no default transfer: "no transfer" must be a choice, never
+            # what was left selected.
+            self.fields["evacuation"].error_messages["required"] = _(
+                "Choose the transfer advice: an emergency has no default."
+            )
+        else:
+            self.fields["evacuation"].initial = EvacuationAdvice.NONE
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in ("findings", "recommendations", "follow_up"):
+            if isinstance(cleaned.get(name), str):
+                cleaned[name] = _one_line_ending(cleaned[name])
+        return cleaned
+
     def diagnosis_codes(self) -> list[str]:
-        return [part.strip() for part in self.cleaned_data["diagnoses"].split(",") if part.strip()]
+        return split_codes(self.cleaned_data["diagnoses"])
+
+
+class RefusalForm(forms.Form):
+    """The "Cannot take it" box: an outcome the viewer may take, and why (consults.refusal)."""
+
+    # Refused by the server in the page's language, not by the browser in its own.
+    use_required_attribute = False
+
+    outcome = forms.ChoiceField(
+        label=_("What should happen to the request"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose what should happen to the request."),
+            "invalid_choice": _("Choose what should happen to the request."),
+        },
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "aria-required": "true"}),
+        error_messages={"required": _("Say why: the requester reads it.")},
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, refusal: Refusal | None = None, **kwargs: Any) -> None:
+        # Its own ids: the case page holds other forms with a reason and a version.
+        kwargs.setdefault("auto_id", "refusal_%s")
+        super().__init__(*args, **kwargs)
+        choices = [(c.outcome.value, c.label) for c in refusal.choices] if refusal else []
+        self.fields["outcome"].choices = choices  # type: ignore[attr-defined]
+        if len(choices) == 1:
+            self.fields["outcome"].initial = choices[0][0]
+
+    def clean_reason(self) -> str:
+        reason = str(self.cleaned_data["reason"]).strip()
+        if len(reason) < 3:
+            raise forms.ValidationError(_("Say why: the requester reads it."))
+        return reason
+
+
+class SignForm(forms.Form):
+    """The last step of signing: which reviewed draft (its digest), and the signer again."""
+
+    use_required_attribute = False
+
+    digest = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    secret = forms.CharField(
+        max_length=128,
+        strip=False,
+        error_messages={"required": _("Give your password to sign.")},
+    )
+
+    def __init__(self, *args: Any, asks: str = "password", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["secret"]
+        if asks == "code":
+            field.label = _("Six-digit code from your authenticator app")
+            field.error_messages["required"] = _("Give the code from your authenticator app.")
+            field.widget = forms.TextInput(
+                attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "size": 8}
+            )
+        else:
+            field.label = _("Your password")
+            field.widget = forms.PasswordInput(attrs={"autocomplete": "current-password"})
 
 
 class AcknowledgeForm(forms.Form):

@@ -50,6 +50,16 @@ class Status(models.TextChoices):
     ENTERED_IN_ERROR = "entered-in-error", _("entered in error")
 
 
+class VitalsMissing(models.TextChoices):
+    """Why an emergency or urgent request goes without some of the vital signs NEWS2 is scored
+    from (consults.request_rules): the consultant reads the reason instead of a low score."""
+
+    NO_EQUIPMENT = "no_equipment", _("no equipment to measure them")
+    PATIENT_REFUSED = "patient_refused", _("the patient refused")
+    NO_TIME = "no_time", _("no time: life-threatening condition")
+    OTHER = "other", _("other reason")
+
+
 OPEN_STATUSES = (Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD)
 # Statuses in which the deadline still runs against the consulting side.
 AWAITING_ANSWER = (Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS)
@@ -158,6 +168,16 @@ class Consultation(models.Model):
     news2_total = models.PositiveSmallIntegerField(null=True, blank=True)
     news2_band = models.CharField(max_length=12, blank=True)
     suggested_form = models.CharField(max_length=10, blank=True)
+    # The form NEWS2 suggested when the request was sent; `form` is the one the clinician chose
+    # (preselected from the suggestion, and theirs to change): the record keeps both, while
+    # `suggested_form` follows readings added later.
+    form_suggested = models.CharField(
+        _("form suggested by NEWS2"), max_length=10, choices=ConsultForm.choices, blank=True
+    )
+    vitals_missing = models.CharField(
+        _("vital signs missing because"), max_length=20, choices=VitalsMissing.choices, blank=True
+    )
+    vitals_missing_note = models.CharField(_("what is missing and why"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     received_at = models.DateTimeField(null=True, blank=True)

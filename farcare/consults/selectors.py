@@ -15,9 +15,12 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
+    TextField,
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +38,9 @@ from .models import (
     Assignment,
     Attachment,
     Consultation,
+    Message,
     Status,
+    Transition,
 )
 from .workflow import Side
 
@@ -43,8 +48,9 @@ WORKLIST_LIMIT = 200
 
 
 def _base() -> QuerySet[Consultation]:
-    # Only what a worklist row shows: every join here is paid on every row of every refresh.
-    return Consultation.objects.select_related("specialty", "requesting_facility")
+    # Only what a worklist row shows (consults.case_rows): every join here is paid on every row
+    # of every refresh, and a row without its patient joined would cost a query each.
+    return Consultation.objects.select_related("specialty", "requesting_facility", "patient")
 
 
 def consultant_queue(user: User) -> QuerySet[Consultation]:
@@ -107,6 +113,32 @@ def patient_consultations(patient_id: int) -> QuerySet[Consultation]:
         .exclude(status=Status.ENTERED_IN_ERROR)
         .prefetch_related("conclusions")
         .order_by("-created_at")
+    )
+
+
+def awaiting_answer(user: User) -> QuerySet[Consultation]:
+    """Requests of the clinician's facility a consultant has put on hold with a question: the
+    longest waiting first, each annotated with the question (`asked`: the last message that
+    asked the requester, else the note of the move to on hold) and when (`asked_at`)."""
+    question = Message.objects.filter(consultation=OuterRef("pk"), asks_requester=True).order_by(
+        "-created_at", "-pk"
+    )
+    hold = Transition.objects.filter(
+        consultation=OuterRef("pk"), to_status=Status.ON_HOLD
+    ).order_by("-at", "-pk")
+    return (
+        _base()
+        .filter(requesting_facility_id=user.facility_id, status=Status.ON_HOLD)
+        .annotate(
+            asked=Coalesce(
+                Subquery(question.values("body")[:1]),
+                Subquery(hold.values("note")[:1]),
+                Value(""),
+                output_field=TextField(),
+            ),
+            asked_at=Coalesce(Subquery(hold.values("at")[:1]), "paused_at", "updated_at"),
+        )
+        .order_by("asked_at", "deadline_at")[:WORKLIST_LIMIT]
     )
 
 
@@ -481,4 +513,8 @@ def worklist_for(user: User) -> tuple[str, QuerySet[Consultation]]:
         return "queue", consultant_queue(user)
     if user.role == Role.COORDINATOR:
         return "board", coordinator_board(user)
+    if user.role != Role.CLINICIAN:
+        # The list names patients: only a requesting clinician stands on the requester's side
+        # of their facility's cases (access.policy.consult_sides), not a trainer working there.
+        return "requests", Consultation.objects.none()
     return "requests", requester_list(user)

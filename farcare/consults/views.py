@@ -27,7 +27,7 @@ from farcare.imaging.errors import ImagingError
 from farcare.imaging.metadata import STRIPPABLE, strip_metadata
 from farcare.patients.models import Patient
 
-from . import selectors, services
+from . import drafts, selectors, services
 from .attachments import (
     attachment_request_original,
     attachment_viewed,
@@ -35,7 +35,9 @@ from .attachments import (
     dicom_pixels_shareable,
 )
 from .board import coordinator_filtered_board
+from .case_rows import case_rows, patient_uuids
 from .conclusions import conclusion_verification
+from .diagnosis_lookup import lookup
 from .earlier import earlier_conclusions
 from .forms import (
     VITAL_FIELD_ORDER,
@@ -43,10 +45,13 @@ from .forms import (
     ConclusionForm,
     MessageForm,
     ReasonForm,
+    RefusalForm,
     RequestForm,
 )
 from .models import Attachment, Consultation, ConsultForm, Status
 from .pdf import render_conclusion
+from .refusal import refusal_for
+from .request_rules import preselected_form
 from .workflow import Side, allowed_moves
 
 
@@ -73,22 +78,17 @@ def worklist(request: HttpRequest) -> HttpResponse:
         # Narrowed by the filters of the query, with counts beside each (consults.board).
         board = coordinator_filtered_board(user, request.GET.dict(), timezone.now())
         consultations = board.consultations
-    rows: list[dict[str, Any]] = [
-        {
-            "c": consultation,
-            "risk": selectors.deadline_risk(consultation),
-            "left": selectors.remaining_text(consultation),
-        }
-        for consultation in consultations
-    ]
+    # Each row names its patient (the pseudonym abroad), so the record links every one shown.
+    rows = case_rows(consultations, viewer=user, today=timezone.localdate(), now=timezone.now())
     audit_record(
         accessor=Accessor.from_request(request),
         action=AuditAction.SEARCH,
         details={
             "worklist": kind,
-            "shown": [str(row["c"].uuid) for row in rows][:200],
+            "shown": [str(row.c.uuid) for row in rows][:200],
             **({"filters": board.chosen} if board and board.chosen else {}),
         },
+        patients=patient_uuids(rows),
     )
     template = (
         "consults/_worklist.html" if request.headers.get("HX-Request") else "consults/worklist.html"
@@ -105,7 +105,17 @@ def new_request(request: HttpRequest, patient_uuid: str) -> HttpResponse:
     accessor = Accessor.from_request(request)
     authorise(accessor=accessor, patient=patient, action=Action.UPDATE)
     language = (get_language() or "ru")[:2]
-    form = RequestForm(request.POST or None, request.FILES or None, language=language)
+    # A draft (autosaved as it was typed, or saved) comes back on the form when it is opened.
+    restored = None
+    if request.method != "POST":
+        restored = drafts.draft_to_restore(user, patient, request.GET.dict())
+    form = RequestForm(
+        request.POST or None,
+        request.FILES or None,
+        language=language,
+        submitting="save_draft" not in request.POST,
+        initial=drafts.initial_of(restored, language) if restored else None,
+    )
     if request.method == "POST" and form.is_valid():
         data = services.RequestData(
             specialty=form.cleaned_data["specialty"],
@@ -116,7 +126,9 @@ def new_request(request: HttpRequest, patient_uuid: str) -> HttpResponse:
             summary=form.cleaned_data["summary"],
             vitals=form.vitals,
             consilium_size=form.cleaned_data.get("consilium_size"),
-            files=form.cleaned_data.get("attachments") or [],
+            files=form.uploads(),
+            vitals_missing=form.cleaned_data.get("vitals_missing") or "",
+            vitals_missing_note=form.cleaned_data.get("vitals_missing_note") or "",
         )
         token = form.cleaned_data["client_token"]
         try:
@@ -137,7 +149,14 @@ def new_request(request: HttpRequest, patient_uuid: str) -> HttpResponse:
     return render(
         request,
         "consults/new.html",
-        {"form": form, "patient": patient, **_news2_context(form.vitals if form.is_bound else {})},
+        {
+            "form": form,
+            "patient": patient,
+            "restored": restored,
+            **_news2_context(
+                form.vitals if form.is_bound else drafts.parsed_vitals(restored) if restored else {}
+            ),
+        },
     )
 
 
@@ -160,6 +179,7 @@ def _news2_context(vitals: dict[str, Any], errors: dict[str, str] | None = None)
     return {
         "news2": result,
         "suggested": ConsultForm(str(result.suggested_form)).label if result else "",
+        "preselect": preselected_form(result),
         "vital_errors": errors or {},
     }
 
@@ -228,6 +248,10 @@ def _detail_context(
         checked.append({"conclusion": conclusion, "verification": result, "labels": labels})
     sides = set(view.sides)
     version = consultation.version
+    refusal = refusal_for(consultation, sides)
+    conclusion_form = forms.get("conclusion_form") or ConclusionForm(
+        initial={"version": version}, emergency=consultation.form == ConsultForm.EMERGENCY
+    )
     files = selectors.case_files(consultation, view)
     # At a station the hub routes, keeps the clock and holds the thread: the page says what the
     # hub last told the post, merged with what the post wrote since.
@@ -251,8 +275,14 @@ def _detail_context(
         "acknowledgement": getattr(consultation, "acknowledgement", None),
         "message_form": forms.get("message_form") or MessageForm(initial={"version": version}),
         "reason_form": forms.get("reason_form") or ReasonForm(initial={"version": version}),
-        "conclusion_form": forms.get("conclusion_form")
-        or ConclusionForm(initial={"version": version}),
+        "refusal": refusal,
+        "refusal_form": forms.get("refusal_form")
+        or RefusalForm(refusal=refusal, initial={"version": version}),
+        "conclusion_form": conclusion_form,
+        # Each code of the diagnoses field with its description, beside the field.
+        "icd10_panel": lookup(
+            str(conclusion_form["diagnoses"].value() or ""), language, finished=True
+        ),
         "ack_form": forms.get("ack_form") or AcknowledgeForm(),
         "station_case": station_case,
         "earlier": earlier_conclusions(
@@ -318,27 +348,17 @@ def accept(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def decline(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
-    accessor = Accessor.from_request(request)
-    return _act(
-        request,
-        consultation_uuid,
-        ReasonForm,
-        "reason_form",
-        lambda c, data, form: services.consult_decline(
-            accessor=accessor, consultation=c, reason=data["reason"]
-        ),
-        _("You declined; the request moved on."),
-    )
-
-
-@login_required
-@require_POST
 def move(request: HttpRequest, consultation_uuid: str, target: str) -> HttpResponse:
     """Start, reject, cancel, fail, discard: a move the state machine allows this side."""
     accessor = Accessor.from_request(request)
     if target not in Status.values:
         raise PermissionDenied(_("No such step."))
+    if target == Status.REQUESTED:
+        # A draft is sent from the request form, where what a request must carry is checked
+        # (the question; the vital signs, or why they are missing), never by a bare "Submit".
+        draft = Consultation.objects.filter(uuid=consultation_uuid, status=Status.DRAFT).first()
+        if draft is not None:
+            return redirect(drafts.form_url(draft))
 
     def run(c: Consultation, data: dict[str, Any], form: Any) -> Any:
         if target == Status.CANCELLED:
@@ -374,32 +394,6 @@ def message(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
             files=data.get("attachments") or [],
         ),
         _("The message is sent."),
-    )
-
-
-@login_required
-@require_POST
-def conclude(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
-    accessor = Accessor.from_request(request)
-    return _act(
-        request,
-        consultation_uuid,
-        ConclusionForm,
-        "conclusion_form",
-        lambda c, data, form: services.conclusion_sign(
-            accessor=accessor,
-            consultation=c,
-            data=services.ConclusionData(
-                findings=data["findings"],
-                diagnoses=form.diagnosis_codes(),
-                recommendations=data["recommendations"],
-                evacuation=data["evacuation"],
-                evacuation_destination=data.get("evacuation_destination"),
-                follow_up=data.get("follow_up", ""),
-            ),
-            expected_version=_version(data),
-        ),
-        _("The conclusion is signed."),
     )
 
 

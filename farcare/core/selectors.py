@@ -1,4 +1,7 @@
-"""What each role's home page shows. Aggregates only: no patient is named on a home page."""
+"""What each role's home page shows: aggregates, and the cases that wait for this user (their
+queue, the questions they must answer, the conclusions they have not acknowledged). Those name
+their patients (consults.case_rows), so the context's "patients_shown" is what the home page's
+audit record links."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from farcare.accounts.models import Role, User
 from farcare.consults import selectors as consult_selectors
 from farcare.consults.board import coordinator_filtered_board
 from farcare.consults.board import summary as board_summary
+from farcare.consults.case_rows import CaseRow, answers_needed, case_rows, patient_uuids
 from farcare.network.models import Facility, FacilityKind, Practitioner
 from farcare.network.selectors import referral_chain
 from farcare.patients.models import Patient
@@ -20,6 +24,8 @@ from farcare.patients.models import Patient
 # Counts below this are shown as "fewer than" so that a small settlement's patients cannot be
 # singled out from an aggregate.
 SMALL_CELL = 5
+# Cases a home page lists in each of its sections; the worklist has the rest.
+HOME_ROWS = 20
 
 
 def suppress(count: int) -> str:
@@ -79,13 +85,23 @@ def home_context(user: User) -> dict[str, Any]:
             .prefetch_related("specialties", "roles__hours", "roles__facility")
             .first()
         )
+    today, now = timezone.localdate(), timezone.now()
+    shown: list[CaseRow] = []
     if user.role == Role.CLINICIAN:
-        context["unacknowledged"] = consult_selectors.unacknowledged(user)[:20]
+        # A consultant's question first: the clock of those requests waits for this answer.
+        context["answer_needed"] = answers_needed(
+            consult_selectors.awaiting_answer(user)[:HOME_ROWS], viewer=user, today=today, now=now
+        )
+        context["unacknowledged"] = case_rows(
+            consult_selectors.unacknowledged(user)[:HOME_ROWS], viewer=user, today=today, now=now
+        )
+        shown += [item.row for item in context["answer_needed"]] + context["unacknowledged"]
     if user.role == Role.CONSULTANT:
-        context["queue"] = [
-            (c, consult_selectors.remaining_text(c), consult_selectors.deadline_risk(c))
-            for c in consult_selectors.consultant_queue(user)[:20]
-        ]
+        context["queue"] = case_rows(
+            consult_selectors.consultant_queue(user)[:HOME_ROWS], viewer=user, today=today, now=now
+        )
+        shown += context["queue"]
+    context["patients_shown"] = patient_uuids(shown)
     if user.role == Role.PATIENT:
         context["record"] = Patient.objects.filter(user=user).first()
     if user.role in (Role.ANALYST, Role.ADMINISTRATOR):

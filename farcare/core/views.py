@@ -8,6 +8,8 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from farcare.accounts.models import User
+from farcare.audit.models import AuditAction
+from farcare.audit.services import Accessor, audit_record
 
 from . import selectors
 
@@ -16,6 +18,14 @@ from . import selectors
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     context = selectors.home_context(user)
+    if context["patients_shown"]:
+        # The home page lists cases by their patients: audited like any list that names them.
+        audit_record(
+            accessor=Accessor.from_request(request),
+            action=AuditAction.SEARCH,
+            details={"worklist": "home"},
+            patients=context["patients_shown"],
+        )
     return render(request, f"core/home_{user.role or 'administrator'}.html", context)
 
 

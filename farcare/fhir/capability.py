@@ -42,7 +42,8 @@ RESOURCE_OPERATIONS = {
 RESOURCE_DOCUMENTATION = {
     "Observation": (
         "Vital signs in LOINC with UCUM units: respiratory rate 9279-1 (/min), SpO2 59408-5 or "
-        "2708-6 (%), systolic blood pressure 8480-6 (mm[Hg]), heart rate 8867-4 (/min), body "
+        "2708-6 (%), systolic blood pressure 8480-6 (mm[Hg]), diastolic blood pressure 8462-4 "
+        "(mm[Hg], an Observation of its own, not scored by NEWS2), heart rate 8867-4 (/min), body "
         "temperature 8310-5 (Cel), inhaled oxygen flow 3151-8 (L/min), level of consciousness "
         "67775-7 (valueCodeableConcept of urn:farcare:acvpu: A, C, V, P, U). Supplemental oxygen "
         "for NEWS2 is accepted in either standard form: a component coded LOINC 3151-8 with a "

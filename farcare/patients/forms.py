@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from farcare.core.dates import TypedDateField, TypedDateInput, date_pattern
 from farcare.network.models import Facility, Settlement
 
 from .identifiers import digits, oms_is_valid, snils_is_valid
@@ -38,8 +39,11 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = list(PATIENT_FIELDS)
+        # Typed in the page's language (ДД.ММ.ГГГГ, YYYY-MM-DD), not in the browser's locale as
+        # an <input type="date"> would have it (farcare.core.dates).
+        field_classes = {"birth_date": TypedDateField}
         widgets = {
-            "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "birth_date": TypedDateInput(),
             "phone": forms.TextInput(attrs={"type": "tel", "placeholder": "+7 914 123-45-67"}),
         }
 
@@ -56,7 +60,7 @@ class PatientForm(forms.ModelForm):
             region__in=facilities.values("region")
         )
         settlement_field.to_field_name = "uuid"
-        self.fields["birth_date"].input_formats = ["%Y-%m-%d", "%d.%m.%Y"]  # type: ignore[attr-defined]
+        self.fields["birth_date"].help_text = _("As %(pattern)s") % {"pattern": date_pattern()}
 
     def _get_validation_exclusions(self) -> set[str]:
         # A repeated SNILS is reported by patient_register on the SNILS field, in the user's

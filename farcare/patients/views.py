@@ -26,6 +26,7 @@ from farcare.core.ports import station_pages
 from . import services
 from .forms import ConsentForm, PatientForm, RevokeForm, SearchForm
 from .models import Consent, Patient
+from .search_text import initial_from_search
 from .selectors import patient_search
 
 
@@ -91,10 +92,17 @@ def register(request: HttpRequest) -> HttpResponse:
     facilities = facilities_for_registration(request.user)  # type: ignore[arg-type]
     if not facilities.exists():
         raise PermissionDenied(_("Your role cannot register patients."))
+    facility = getattr(request.user, "facility", None)
     form = PatientForm(
         request.POST or None,
         facilities=facilities,
-        initial={"home_facility": getattr(request.user, "facility", None)},
+        initial={
+            # The post's own facility and settlement: most of its patients live there.
+            "home_facility": facility,
+            "home_settlement": facility.settlement if facility is not None else None,
+            # What was searched for, when nobody matched: typed once, not twice.
+            **initial_from_search(request.GET.get("q", "")),
+        },
     )
     patient, likely_duplicate = _save_patient_form(
         request,

@@ -321,6 +321,8 @@ def _consult_submit(
             mode=payload.get("mode", "deferred"),
             language=payload.get("language", "ru"),
             vitals=vitals,
+            vitals_missing=payload.get("vitals_missing", ""),
+            vitals_missing_note=payload.get("vitals_missing_note", ""),
         ),
         uuid=uuid_lib.UUID(payload["consultation"]),
         declared=payload.get("attachments") or [],

@@ -142,6 +142,8 @@ def queue_consultation(*, consultation: Consultation, actor: User) -> list[Outbo
             "question": consultation.question,
             "summary": consultation.summary,
             "vitals": {v.key: v.value for v in consultation.vitals.all()},
+            "vitals_missing": consultation.vitals_missing,
+            "vitals_missing_note": consultation.vitals_missing_note,
         },
     )
 

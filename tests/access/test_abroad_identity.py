@@ -111,6 +111,7 @@ def korean_case(scene) -> Consultation:
 def every_path(client: Client, fhir: FhirClient, case: Consultation) -> dict[str, object]:
     patient = case.patient
     pages = {
+        "home": client.get("/"),
         "worklist": client.get("/consultations/"),
         "case page": client.get(f"/consultations/{case.uuid}/"),
         "patient page": client.get(f"/patients/{patient.uuid}/"),

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from farcare.accounts.models import User
 from farcare.consults.live import _slug
 from farcare.consults.models import Consultation, OnCallShift
-from farcare.demo.loader import demo_snils
+from farcare.demo.loader import DEMO_PASSWORD, demo_snils
 from farcare.network.models import Facility, FacilityKind
 from farcare.patients.models import Patient
 
@@ -189,9 +189,13 @@ def test_an_emergency_cardiology_consultation_from_uelen_to_khabarovsk_and_back(
     _field(cardiologist, "Recommendations").fill(
         "Aspirin 250 mg chewed, heparin 5000 IU IV; oxygen to SpO2 94–98 %; prepare for the flight."
     )
-    _field(cardiologist, "Transfer or evacuation").select_option("urgent_air")
+    cardiologist.get_by_label("urgent evacuation by air").check()  # no default: an emergency
     _field(cardiologist, "Destination").select_option(label=anadyr.name_en)
-    cardiologist.get_by_test_id("sign").click()
+    # The document as it will be signed, then the password again (test_consultant_decides).
+    cardiologist.get_by_test_id("review").click()
+    expect(cardiologist.get_by_test_id("to-sign-diagnoses")).to_contain_text("I21.0")
+    cardiologist.get_by_label("Your password").fill(DEMO_PASSWORD)
+    cardiologist.get_by_test_id("sign-confirm").click()
     expect(cardiologist.get_by_test_id("status")).to_have_text("completed")
     expect(cardiologist.get_by_test_id("conclusion-1")).to_be_visible()
 

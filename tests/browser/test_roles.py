@@ -194,7 +194,8 @@ def test_an_invalid_snils_is_refused_and_the_form_keeps_what_was_typed(demo, new
 
     assert answer.value.status == 200
     assert urlsplit(feldsher.url).path == "/patients/register/"
-    expect(feldsher.get_by_text(words["bad snils"])).to_be_visible()
+    # Beside the field (exactly); the error summary at the top names the field before it.
+    expect(feldsher.get_by_text(words["bad snils"], exact=True)).to_be_visible()
     expect(_field(feldsher, words["family"])).to_have_value("Ёлкина")
     expect(_field(feldsher, words["snils"])).to_have_value("112-233-445 96")
     expect(settlement).to_have_value(uelen)

@@ -1,5 +1,6 @@
 """The consultation pages, through a real request cycle: the form, the case, the worklists."""
 
+import re
 import uuid
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -8,6 +9,7 @@ from django.test import Client
 from farcare.consults.models import Attachment, Consultation, Status
 
 from ..core.test_pages import unlabelled_fields
+from ..factories import PASSWORD
 
 
 def client_for(user, language="en"):
@@ -127,7 +129,7 @@ def test_the_consultant_accepts_asks_and_signs_through_the_pages(scene):
     assert again.status_code == 302
     assert "accepted or closed already" in doctor.get(again["Location"]).content.decode()
     wrong = doctor.post(
-        f"/consultations/{consultation.uuid}/conclusion/",
+        f"/consultations/{consultation.uuid}/conclusion/review/",
         {
             "findings": "ST elevation",
             "diagnoses": "Q99.99",
@@ -141,15 +143,20 @@ def test_the_consultant_accepts_asks_and_signs_through_the_pages(scene):
     assert (
         'value="ST elevation"' in wrong.content.decode() or "ST elevation" in wrong.content.decode()
     )
+    conclusion = {
+        "findings": "ST elevation V1–V4",
+        "diagnoses": "I21.0",
+        "recommendations": "Aspirin; prepare for the flight.",
+        "evacuation": "urgent_air",
+        "evacuation_destination": str(scene.chain.hub.uuid),
+    }
+    # Signing shows the document first, then asks for the password again (test_deciding).
+    review = doctor.post(f"/consultations/{consultation.uuid}/conclusion/review/", conclusion)
+    assert review.status_code == 200
+    digest = re.search(r'name="digest" value="(\w+)"', review.content.decode()).group(1)
     signed = doctor.post(
         f"/consultations/{consultation.uuid}/conclusion/",
-        {
-            "findings": "ST elevation V1–V4",
-            "diagnoses": "I21.0",
-            "recommendations": "Aspirin; prepare for the flight.",
-            "evacuation": "urgent_air",
-            "evacuation_destination": str(scene.chain.hub.uuid),
-        },
+        {**conclusion, "digest": digest, "secret": PASSWORD},
     )
     assert signed.status_code == 302
     consultation.refresh_from_db()

@@ -42,6 +42,9 @@ REGION_WORD = re.compile(r"\b(" + "|".join(REGIONS) + r")\b")
 VITALS = re.compile(r'<table data-testid="vitals">(.*?)</table>', re.S)
 VALUE_CELL = re.compile(r"<tr><td>[^<]*</td><td>([^<]*)</td>")
 INBOX = re.compile(r'data-testid="notifications">(.*?)</section>', re.S)
+# The case a notification is about, as the inbox shows it: the patient's name and the question
+# as they were written (in Russian for a Russian patient), not the notification's own text.
+CASE_LINE = re.compile(r'<div class="case-line".*?</div>', re.S)
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 
 
@@ -91,7 +94,7 @@ def raw_values(page: str, language: str, usernames: set[str], places: re.Pattern
         found += [f"English place name {m}" for m in places.findall(text)]
     if language != "ru":
         for inbox in INBOX.findall(page):
-            if CYRILLIC.search(visible_text(inbox)):
+            if CYRILLIC.search(visible_text(CASE_LINE.sub(" ", inbox))):
                 found.append("Russian notification text")
     return found
 

@@ -67,6 +67,8 @@ def test_a_whole_request_made_on_the_pages_with_no_link(
             "vital_respiratory_rate": "20",
             "vital_heart_rate": "104",
             "vital_temperature": "38,4",
+            # An urgent request without every NEWS2 reading says why (no pulse oximeter here).
+            "vitals_missing": "no_equipment",
             "attachments": photo,
         },
     )

@@ -10,7 +10,7 @@ Callers import from here."""
 from __future__ import annotations
 
 from ._common import IDENTITY_KINDS, identity_problem, length_problem
-from .concluding import ConclusionData, conclusion_sign, consult_acknowledge
+from .concluding import ConclusionData, conclusion_draft, conclusion_sign, consult_acknowledge
 from .handling import (
     TEXT_TYPES,
     attachment_mark_checked,
@@ -30,6 +30,7 @@ __all__ = [
     "ConclusionData",
     "RequestData",
     "attachment_mark_checked",
+    "conclusion_draft",
     "conclusion_sign",
     "consult_accept",
     "consult_acknowledge",

@@ -22,12 +22,13 @@ from farcare.network.models import Facility
 from farcare.signatures.services import sign_document
 
 from .. import alerts
-from ..conclusions import conclusion_document
+from ..conclusions import conclusion_document, draft_digest
 from ..models import (
     Acknowledgement,
     Attachment,
     Conclusion,
     Consultation,
+    ConsultForm,
     EvacuationAdvice,
     Status,
 )
@@ -47,7 +48,7 @@ class ConclusionData:
     follow_up: str = ""
 
 
-def _check_conclusion(data: ConclusionData) -> list[dict[str, str]]:
+def _check_conclusion(data: ConclusionData, consultation: Consultation) -> list[dict[str, str]]:
     errors: dict[str, str] = {}
     codes = [icd10.normalise_code(code) for code in data.diagnoses if code.strip()]
     unknown = [code for code in codes if not icd10.is_valid(code)]
@@ -62,10 +63,44 @@ def _check_conclusion(data: ConclusionData) -> list[dict[str, str]]:
     if data.evacuation != EvacuationAdvice.NONE and data.evacuation_destination is None:
         errors["evacuation_destination"] = _("Name the facility the patient should go to.")
     if data.evacuation not in EvacuationAdvice.values:
-        errors["evacuation"] = _("Choose the transfer advice.")
+        errors["evacuation"] = (
+            _("Choose the transfer advice: an emergency has no default.")
+            if consultation.form == ConsultForm.EMERGENCY
+            else _("Choose the transfer advice.")
+        )
     if errors:
         raise ValidationError(errors)
     return [{"code": code, "label": icd10.label(code, "en")} for code in codes]
+
+
+def _draft(consultation: Consultation, user: User, data: ConclusionData) -> Conclusion:
+    """The conclusion as it would be signed now, unsaved, without the moment and the number
+    that signing adds."""
+    diagnoses = _check_conclusion(data, consultation)
+    if not consultation.assignments.filter(consultant=user, ended_at__isnull=True).exists():
+        raise PermissionDenied(_("Accept the request before you answer it."))
+    previous = consultation.conclusions.order_by("-version").first()
+    return Conclusion(
+        consultation=consultation,
+        version=(previous.version + 1) if previous else 1,
+        author=user,
+        findings=data.findings.strip(),
+        diagnoses=diagnoses,
+        recommendations=data.recommendations.strip(),
+        evacuation=data.evacuation,
+        evacuation_destination=data.evacuation_destination,
+        follow_up=data.follow_up.strip(),
+    )
+
+
+def conclusion_draft(
+    *, accessor: Accessor, consultation: Consultation, data: ConclusionData
+) -> Conclusion:
+    """What signing `data` now would sign, checked and unsaved: the signer reviews it (and its
+    `draft_digest`) before `conclusion_sign`."""
+    _require_side(accessor, consultation, Side.CONSULTANT)
+    assert accessor.user is not None
+    return _draft(consultation, accessor.user, data)
 
 
 def conclusion_sign(
@@ -74,34 +109,28 @@ def conclusion_sign(
     consultation: Consultation,
     data: ConclusionData,
     expected_version: int | None = None,
+    expected_digest: str | None = None,
 ) -> Conclusion:
     """Sign the conclusion; the request is completed. Signing again amends it: a new signed
-    version, the earlier one kept."""
+    version, the earlier one kept. With `expected_digest` (the `draft_digest` of the document
+    the signer reviewed), a draft that is not that document any more is refused."""
     _require_side(accessor, consultation, Side.CONSULTANT)
-    diagnoses = _check_conclusion(data)
+    _check_conclusion(data, consultation)
     user = accessor.user
     assert user is not None
     with transaction.atomic():
         locked = _lock(consultation)
-        if not locked.assignments.filter(consultant=user, ended_at__isnull=True).exists():
-            raise PermissionDenied(_("Accept the request before you answer it."))
-        previous = locked.conclusions.order_by("-version").first()
+        conclusion = _draft(locked, user, data)
+        if expected_digest is not None and draft_digest(conclusion) != expected_digest:
+            raise ValidationError(
+                _("The conclusion changed since you reviewed it. Review it again."),
+                code="changed",
+            )
         amending = locked.status == Status.COMPLETED
         signed_at = timezone.now().replace(microsecond=0)
-        conclusion = Conclusion(
-            consultation=locked,
-            version=(previous.version + 1) if previous else 1,
-            author=user,
-            findings=data.findings.strip(),
-            diagnoses=diagnoses,
-            recommendations=data.recommendations.strip(),
-            evacuation=data.evacuation,
-            evacuation_destination=data.evacuation_destination,
-            follow_up=data.follow_up.strip(),
-            signed_at=signed_at,
-            # Taken inside this transaction: a signing that fails gives its number back.
-            number=next_number(series=CONCLUSION_SERIES, moment=signed_at),
-        )
+        conclusion.signed_at = signed_at
+        # Taken inside this transaction: a signing that fails gives its number back.
+        conclusion.number = next_number(series=CONCLUSION_SERIES, moment=signed_at)
         conclusion.signature = sign_document(
             signer_user=user,
             document_type="conclusion",

@@ -37,6 +37,7 @@ from ..models import (
     DeadlinePolicy,
     Status,
     VitalObservation,
+    VitalsMissing,
 )
 from ..workflow import Side, apply, record_event
 from ._common import _audit, identity_problem, length_problem
@@ -56,6 +57,23 @@ class RequestData:
     # Only for a consilium (2 when not given); any other mode refuses a size.
     consilium_size: int | None = None
     files: list[UploadedFile] = field(default_factory=list)
+    # Why an emergency or urgent request lacks vital signs NEWS2 needs (VitalsMissing), and
+    # what is missing in the clinician's words; the request form asks (consults.request_rules).
+    vitals_missing: str = ""
+    vitals_missing_note: str = ""
+
+
+# What a draft and a request keep of RequestData, field for field.
+_TYPED_FIELDS = (
+    "specialty",
+    "form",
+    "mode",
+    "language",
+    "question",
+    "summary",
+    "vitals_missing",
+    "vitals_missing_note",
+)
 
 
 def _has_consent(patient: Patient, kind: str) -> bool:
@@ -88,6 +106,7 @@ def _store_vitals(consultation: Consultation, vitals: dict[str, Any]) -> None:
 
 
 CONSILIUM_SIZES = range(2, 6)
+VITALS_MISSING_NOTE_MAX_CHARS = 200
 
 
 def _check_text(
@@ -131,6 +150,18 @@ def _check_request(accessor: Accessor, patient: Patient, data: RequestData) -> N
             errors["consilium_size"] = _("A consilium has 2 to 5 consultants.")
     if data.form not in ConsultForm.values:
         errors["form"] = _("Choose the form: emergency, urgent or planned.")
+    if data.vitals_missing and data.vitals_missing not in VitalsMissing.values:
+        errors["vitals_missing"] = _("Choose why the vital signs are missing from the list.")
+    elif data.vitals_missing == VitalsMissing.OTHER and not data.vitals_missing_note.strip():
+        errors["vitals_missing_note"] = _("Say what is missing and why.")
+    _check_text(
+        errors,
+        "vitals_missing_note",
+        data.vitals_missing_note,
+        VITALS_MISSING_NOTE_MAX_CHARS,
+        _("The note on missing vital signs"),
+        patient,
+    )
     if data.mode not in ConsultMode.values:
         errors["mode"] = _("Choose the mode.")
     if data.form == ConsultForm.PLANNED and not _has_consent(patient, ConsentKind.TELECONSULTATION):
@@ -149,7 +180,9 @@ def _check_request(accessor: Accessor, patient: Patient, data: RequestData) -> N
 def consult_save_draft(
     *, accessor: Accessor, patient: Patient, client_token: uuid_lib.UUID, data: RequestData
 ) -> Consultation:
-    """Keep what was typed, without submitting it. Saving again with the same token updates it."""
+    """Keep what was typed, without submitting it. Saving again with the same token updates it;
+    saving what is already kept writes nothing (the form autosaves as the clinician types).
+    A token is its requester's: another person's draft, or another patient's, is refused."""
     decision = require(accessor=accessor, patient=patient, action=Action.UPDATE)
     if accessor.user is None or accessor.user.facility is None:
         raise PermissionDenied(_("Only a requesting clinician asks for a consultation."))
@@ -168,13 +201,26 @@ def consult_save_draft(
                 requester=accessor.user,
                 requesting_facility=accessor.user.facility,
             )
-        for name in ("specialty", "form", "mode", "language", "question", "summary"):
+        elif consultation.requester_id != accessor.user.pk or consultation.patient_id != patient.pk:
+            raise PermissionDenied(_("This draft is someone else's."))
+        elif _unchanged(consultation, data):
+            return consultation
+        for name in _TYPED_FIELDS:
             setattr(consultation, name, getattr(data, name))
         consultation.save()
         _store_vitals(consultation, data.vitals)
         consultation.save()
         _audit(accessor, consultation, AuditAction.UPDATE, {"draft": True}, decision.purpose)
     return consultation
+
+
+def _unchanged(consultation: Consultation, data: RequestData) -> bool:
+    """Does the draft already hold exactly this?"""
+    if any(getattr(consultation, name) != getattr(data, name) for name in _TYPED_FIELDS):
+        return False
+    stored = {vital.key: vital.value for vital in consultation.vitals.all()}
+    typed = {key: str(value) for key, value in data.vitals.items() if value not in (None, "")}
+    return stored == typed
 
 
 def consult_submit(
@@ -233,10 +279,13 @@ def _submit(
             consultation.uuid = uuid
     elif consultation.status != Status.DRAFT:
         return consultation
-    for name in ("specialty", "form", "mode", "language", "question", "summary"):
+    for name in _TYPED_FIELDS:
         setattr(consultation, name, getattr(data, name))
     consultation.save()
     _store_vitals(consultation, data.vitals)
+    # What NEWS2 suggested as the request left, beside the form the clinician chose.
+    consultation.form_suggested = consultation.suggested_form
+    consultation.save(update_fields=["form_suggested", "updated_at"])
     for upload in data.files:
         attachment_store(consultation=consultation, upload=upload, user=accessor.user)
     for entry in declared or []:
@@ -245,7 +294,7 @@ def _submit(
         # At a remote post the clock starts when the hub receives the request (domain.md §2),
         # and the hub routes it: here it only waits in the outbox.
         apply(consultation, Status.REQUESTED, side=Side.REQUESTER, actor=accessor.user)
-        _audit(accessor, consultation, AuditAction.CREATE, {"form": consultation.form}, purpose)
+        _audit(accessor, consultation, AuditAction.CREATE, _request_details(consultation), purpose)
         replication().request_submitted(consultation=consultation, actor=accessor.user)
         return consultation
     now = timezone.now()
@@ -254,8 +303,18 @@ def _submit(
     consultation.save()
     apply(consultation, Status.REQUESTED, side=Side.REQUESTER, actor=accessor.user)
     _route(consultation, start_rank=0, actor=accessor.user, size=_team_size(data))
-    _audit(accessor, consultation, AuditAction.CREATE, {"form": consultation.form}, purpose)
+    _audit(accessor, consultation, AuditAction.CREATE, _request_details(consultation), purpose)
     return consultation
+
+
+def _request_details(consultation: Consultation) -> dict[str, str]:
+    """The audit record of a request: the form chosen, and what NEWS2 suggested."""
+    details = {"form": consultation.form}
+    if consultation.form_suggested:
+        details["suggested_form"] = consultation.form_suggested
+    if consultation.vitals_missing:
+        details["vitals_missing"] = consultation.vitals_missing
+    return details
 
 
 def _team_size(data: RequestData) -> int:
