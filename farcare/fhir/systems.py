@@ -10,3 +10,6 @@ UCUM = "http://unitsofmeasure.org"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+# The number a signed conclusion is filed and quoted under (farcare.consults.numbering), unique in
+# the deployment: "ТМК-2026-000123".
+CONCLUSION_NUMBER = "urn:farcare:conclusion-number"

@@ -91,6 +91,9 @@ def _conclusion(conclusion: Conclusion) -> dict[str, Any]:
     return {
         "uuid": str(conclusion.uuid),
         "version": conclusion.version,
+        # The hub's document number, quoted at the post as on the hub's page and its PDF;
+        # empty for a conclusion signed before numbering began.
+        "number": conclusion.number,
         "author": _person(conclusion.author),
         "findings": conclusion.findings,
         "diagnoses": conclusion.diagnoses,

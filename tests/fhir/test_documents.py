@@ -168,6 +168,30 @@ def test_an_amended_conclusion_replaces_the_earlier_document(scene, fhir_as):
     assert len(entries(client.get("Provenance", patient=f"Patient/{scene.patient.uuid}"))) == 2
 
 
+def test_a_conclusion_carries_its_document_number_and_is_found_by_it(scene, fhir_as):
+    first = signed(scene)
+    second = sign(scene, first.consultation, "Oxygen 2 L/min in flight as well.")
+    assert first.number and second.number and first.number != second.number
+    client = fhir_as(scene.feldsher)
+
+    note = read(client, f"DocumentReference/{second.document.uuid}")
+    assert note["identifier"] == [
+        {"use": "official", "system": systems.CONCLUSION_NUMBER, "value": second.number}
+    ]
+    assert systems.CONCLUSION_NUMBER == "urn:farcare:conclusion-number"
+
+    # A hospital that quotes the number finds that version, with or without the system.
+    for query in (second.number, f"{systems.CONCLUSION_NUMBER}|{second.number}"):
+        found = entries(client.get("DocumentReference", identifier=query))
+        assert [n["id"] for n in found] == [note["id"]]
+    earlier = entries(client.get("DocumentReference", identifier=first.number))
+    assert [n["id"] for n in earlier] == [str(first.document.uuid)]
+    # Another system's number, or one never given, finds nothing.
+    other = f"{systems.SNILS}|{second.number}"
+    assert entries(client.get("DocumentReference", identifier=other)) == []
+    assert entries(client.get("DocumentReference", identifier="ТМК-1999-000001")) == []
+
+
 # --- uploads --------------------------------------------------------------------------------
 
 

@@ -80,6 +80,7 @@ def test_the_consultants_question_and_signed_conclusion_come_back(
     conclusion = copy.data["conclusion"]
     assert conclusion["findings"] == "Нестабильная стенокардия"
     assert conclusion["signature_valid"] is True
+    assert conclusion["number"].startswith("ТМК-")  # the hub's document number, quoted at the post
     pdf = conclusion_pdf_name(copy.data)
     assert pdf is not None
     from django.core.files.storage import default_storage

@@ -17,12 +17,13 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from farcare.accounts.models import User
-from farcare.consults.models import Consultation
+from farcare.consults.models import Conclusion, Consultation
 from farcare.consults.selectors import ThreadEntry
 from farcare.consults.services import message_post
 from farcare.sync import station as sync
-from farcare.sync.models import StationConfig
-from farcare.sync.selectors import merged_thread
+from farcare.sync.models import HubCopy, StationConfig
+from farcare.sync.records import consultation_copy
+from farcare.sync.selectors import _copies, merged_thread
 from farcare.testing.hub import HubProcess
 from farcare.testing.weaklink import WeakLink
 
@@ -178,3 +179,31 @@ def test_the_thread_keeps_each_message_once_in_time_order() -> None:
     ]
     assert [e.uuid for e in merged_thread([mine], hub)] == ["a", "b", "c"]
     assert merged_thread([mine], hub)[1] is mine  # the local one, with its files
+
+
+def test_the_post_shows_the_number_the_hub_gave_the_signed_conclusion(demo_network: None) -> None:
+    # A conclusion signed at the hub (the demo's), as the hub sends it to the post.
+    conclusion = Conclusion.objects.exclude(number="").select_related("consultation").first()
+    assert conclusion is not None and conclusion.number.startswith("ТМК-")
+    consultation = conclusion.consultation
+    data = consultation_copy(consultation)
+    assert data["conclusion"]["number"] == conclusion.number
+
+    # The post's case page quotes it as the hub's page does, beside the PDF.
+    pulled = HubCopy(consultation_uuid=consultation.uuid, data=data)
+    with translation.override("en"):
+        part = render_to_string(
+            "sync/_case.html",
+            {"station_case": {"items": [], "link": {}, "copy": _copies([pulled])[0]}},
+        )
+    assert _text(_part(part, "document-number")) == conclusion.number
+    assert f"Document number: {conclusion.number}" in _text(_part(part, "hub-conclusion"))
+
+    # A copy pulled from a hub that did not number its conclusions yet shows no number.
+    del data["conclusion"]["number"]
+    with translation.override("en"):
+        part = render_to_string(
+            "sync/_case.html",
+            {"station_case": {"items": [], "link": {}, "copy": _copies([pulled])[0]}},
+        )
+    assert "document-number" not in part

@@ -2,7 +2,9 @@
 
 DocumentReference ↔ consults.Attachment: a file of a consultation, or the PDF of a signed
 conclusion (type LOINC 11488-4 "Consult note"; an amendment `replaces` the earlier version's
-document, which becomes `superseded`). The file itself is the Binary of the same id.
+document, which becomes `superseded`; its document number, e.g. "ТМК-2026-000123", is its
+`identifier`, system `systems.CONCLUSION_NUMBER`, and `identifier=` finds it). The file itself is
+the Binary of the same id.
 
 Attachment.hash in FHIR R4 is a SHA-1; FarCare stores a SHA-256 of every file and does not read
 whole files to describe them, so the SHA-256 is given in an extension of the attachment
@@ -117,6 +119,15 @@ def _status_q(modifier: str, system: str, code: str) -> Q:
     return ~condition if modifier == "not" else condition
 
 
+def _number_q(modifier: str, system: str, code: str) -> Q:
+    """`identifier`: a signed conclusion by its document number (other files have none)."""
+    if code and system in ("", systems.CONCLUSION_NUMBER):
+        condition = Q(conclusion__number=code)
+    else:
+        condition = Q(pk__in=[])
+    return ~condition if modifier == "not" else condition
+
+
 @register
 class DocumentReferenceHandler(Handler):
     resource_type = "DocumentReference"
@@ -126,6 +137,7 @@ class DocumentReferenceHandler(Handler):
         "patient": SearchParam("reference", "consultation__patient__uuid", target="Patient"),
         "subject": SearchParam("reference", "consultation__patient__uuid", target="Patient"),
         "type": SearchParam("token", to_q=_type_q),
+        "identifier": SearchParam("token", to_q=_number_q),
         "status": SearchParam("token", to_q=_status_q),
         "date": SearchParam("date", "uploaded_at", sortable=True),
         "related": SearchParam("reference", "consultation__uuid", target="ServiceRequest"),
@@ -265,6 +277,10 @@ def _conclusion_fields(obj: Attachment, conclusion: Conclusion) -> dict[str, Any
         "author": [_practitioner(conclusion.author)],
         "authenticator": _practitioner(conclusion.author),
     }
+    if conclusion.number:  # conclusions signed before numbering began have none
+        fields["identifier"] = [
+            {"use": "official", "system": systems.CONCLUSION_NUMBER, "value": conclusion.number}
+        ]
     earlier = Attachment.objects.filter(
         consultation_id=conclusion.consultation_id,
         conclusion__version=conclusion.version - 1,
