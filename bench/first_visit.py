@@ -24,18 +24,10 @@ from typing import Any
 
 from harness import DEMO_PASSWORD, ratio  # puts the project on the path
 
+from farcare.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 from farcare.testing.hub import HubProcess
 from farcare.testing.weaklink import WeakLink
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VERBOSE = "--verbose" in sys.argv
 TYPING_MS = 5_000  # a username and a password, typed
 STEPS = (
@@ -152,7 +144,7 @@ def main() -> int:
                 sync_playwright() as playwright,
             ):
                 browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                    executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
                 )
                 direct: dict[str, Step] = {}
                 weak: dict[str, Step] = {}

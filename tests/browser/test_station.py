@@ -21,17 +21,22 @@ from .conftest import log_in
 pytestmark = [pytest.mark.browser, pytest.mark.weaklink]
 
 
+def _enrol_the_post(link: WeakLink) -> None:
+    """The feldsher enrols this laptop at the hub through the link; pages in English."""
+    sync.enrol(
+        hub_url=f"http://127.0.0.1:{link.port}",
+        username="feldsher",
+        password="farcare-demo",
+        name="Uelen laptop",
+    )
+    User.objects.filter(username="feldsher").update(language="en")
+
+
 def test_the_outbox_page_follows_the_sync_without_a_reload(
     new_context: Any, live_server: Any, hub: HubProcess
 ):
     with WeakLink("127.0.0.1", hub.port, rate_bps=2_000_000, rtt_ms=50) as link:
-        sync.enrol(
-            hub_url=f"http://127.0.0.1:{link.port}",
-            username="feldsher",
-            password="farcare-demo",
-            name="Uelen laptop",
-        )
-        User.objects.filter(username="feldsher").update(language="en")
+        _enrol_the_post(link)
         link.go_down()
         photo = SimpleUploadedFile("foot.jpg", photo_jpeg(1600, 1200, seed=12), "image/jpeg")
         request(register("Браузерова"), form="urgent", files=[photo])
@@ -59,13 +64,7 @@ def test_the_case_page_at_the_post_reads_as_the_hubs(
     new_context: Any, live_server: Any, hub: HubProcess
 ):
     with WeakLink("127.0.0.1", hub.port, rate_bps=2_000_000, rtt_ms=50) as link:
-        sync.enrol(
-            hub_url=f"http://127.0.0.1:{link.port}",
-            username="feldsher",
-            password="farcare-demo",
-            name="Uelen laptop",
-        )
-        User.objects.filter(username="feldsher").update(language="en")
+        _enrol_the_post(link)
         consultation = request(register("Читаемова"), form="urgent")
         sync.sync_until_done(pause=0.1)
         hub.consultant_asks(consultation.uuid, "Сколько длится боль?")
