@@ -22,16 +22,22 @@ class UserPreferencesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        language = getattr(user, "language", "") if user.is_authenticated else ""
-        if language in SUPPORTED_LANGUAGES:
-            translation.activate(language)
-            request.LANGUAGE_CODE = language
-        timezone.activate(zone_for_user(user))
+        apply_preferences(request)
         try:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+def apply_preferences(request: HttpRequest) -> None:
+    """Activate the signed-in user's language and zone for the rest of this request (again
+    after logging in, when the page after the login is drawn in the login's own answer)."""
+    user = request.user
+    language = getattr(user, "language", "") if user.is_authenticated else ""
+    if language in SUPPORTED_LANGUAGES:
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+    timezone.activate(zone_for_user(user))
 
 
 OTP_EXEMPT_PREFIXES = (
@@ -52,14 +58,24 @@ class SecondFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        if (
-            user.is_authenticated
-            and not request.path.startswith(OTP_EXEMPT_PREFIXES)
-            and not user.is_verified()  # type: ignore[attr-defined]
-        ):
-            if request.session.get("otp_enrolled"):
-                return redirect(f"{reverse('accounts:otp_verify')}?next={request.path}")
-            if second_factor_required(user):
-                return redirect(reverse("accounts:otp_setup"))
+        if not request.path.startswith(OTP_EXEMPT_PREFIXES):
+            pending = second_factor_pending(request, request.path)
+            if pending:
+                return redirect(pending)
         return self.get_response(request)
+
+
+def second_factor_pending(request: HttpRequest, path: str) -> str:
+    """Where a signed-in user must go before `path`: the second factor's check (enrolled), or
+    its enrolment (required by the deployment); "" when nothing is pending."""
+    user = request.user
+    # django-otp's middleware gives the request's user `is_verified`; a user who has just
+    # logged in (set on the request by login()) has given no second factor yet.
+    verified = getattr(user, "is_verified", lambda: False)
+    if not user.is_authenticated or verified():
+        return ""
+    if request.session.get("otp_enrolled"):
+        return f"{reverse('accounts:otp_verify')}?next={path}"
+    if second_factor_required(user):
+        return reverse("accounts:otp_setup")
+    return ""

@@ -8,8 +8,8 @@ from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils import timezone
+from django.urls import resolve, reverse
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,6 +20,7 @@ from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 
 from .forms import LoginForm, PasswordChangeForm, PreferencesForm, TokenForm
+from .middleware import apply_preferences, second_factor_pending
 from .models import User
 from .services import (
     AccountLocked,
@@ -58,12 +59,38 @@ def login_page(request: HttpRequest, *, channel: str, default_next: str) -> Http
         else:
             login(request, user)
             request.session["otp_enrolled"] = bool(confirmed_devices(user))
-            return redirect(_safe_next(request, default_next))
+            target = _safe_next(request, default_next)
+            if request.headers.get("HX-Boosted") and channel == "page":
+                return _page_after_login(request, target)
+            return redirect(target)
     return render(
         request,
         "accounts/login.html",
         {"form": form, "next": _safe_next(request, default_next), "action": request.path},
     )
+
+
+def _page_after_login(request: HttpRequest, target: str) -> HttpResponse:
+    """The answer to a login sent by HTMX (the form is boosted once HTMX has loaded): the home
+    page itself, drawn in this answer and put in the address bar, so a satellite link pays no
+    round trip for a redirect; a reload then asks for the home page, never the password again.
+    Any other destination, a second factor still to give, or a language other than the login
+    page's (its <html lang> stays) is a full navigation instead (HX-Redirect)."""
+    home = reverse("core:home")
+    before = translation.get_language()
+    apply_preferences(request)
+    if (
+        target != home
+        or second_factor_pending(request, target)
+        or translation.get_language() != before
+    ):
+        return HttpResponse(headers={"HX-Redirect": target})
+    # The page is drawn by the view its address resolves to, as a GET of that address.
+    request.method = "GET"
+    request.path = request.path_info = home
+    response = resolve(home).func(request)
+    response["HX-Push-Url"] = home
+    return response
 
 
 def login_view(request: HttpRequest) -> HttpResponse:

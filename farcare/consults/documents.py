@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.db.models import Field
 from django.utils import formats
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -24,7 +26,7 @@ from farcare.patients.models import ConsentKind
 
 from . import selectors
 from .conclusions import conclusion_verification
-from .models import Attachment, Conclusion, Consultation, Status
+from .models import Attachment, Conclusion, Consultation, ConsultForm, Status
 
 NOT_RECORDED = "—"
 
@@ -204,6 +206,30 @@ def _form_and_mode(consultation: Consultation) -> tuple[Entry, ...]:
     )
 
 
+def _form_choice(consultation: Consultation) -> tuple[Entry, ...]:
+    """On the referral: the form NEWS2 suggested when the clinician chose another, and why vital
+    signs are missing from an emergency or urgent request (consults/request_rules.py)."""
+
+    def label(name: str) -> str:
+        field = Consultation._meta.get_field(name)
+        assert isinstance(field, Field)
+        return capfirst(str(field.verbose_name))
+
+    entries = []
+    suggested = consultation.form_suggested
+    if suggested and suggested != consultation.form:
+        entries.append(
+            Entry("form_suggested", label("form_suggested"), str(ConsultForm(suggested).label))
+        )
+    if consultation.vitals_missing:
+        why = consultation.get_vitals_missing_display()
+        note = consultation.vitals_missing_note
+        entries.append(
+            Entry("vitals_missing", label("vitals_missing"), f"{why}: {note}" if note else why)
+        )
+    return tuple(entries)
+
+
 def conclusion_printout(conclusion: Conclusion, view: ConsultView) -> Printout:
     """The signed medical conclusion as `view`'s reader may see it."""
     consultation = conclusion.consultation
@@ -346,6 +372,7 @@ def request_printout(consultation: Consultation, view: ConsultView) -> Printout:
             _("Consultation"),
             (
                 *_form_and_mode(consultation),
+                *_form_choice(consultation),
                 Entry(
                     "consulting_organisation",
                     _("Consulting organisation"),

@@ -1,12 +1,12 @@
 """Security headers on every response: a strict Content-Security-Policy and a Permissions-Policy.
 
 The pages need nothing inline: one stylesheet, HTMX and a small script of our own, all from
-/static/ (the login page carries the stylesheet inline, allowed by its hash alone); HTMX is told
-not to inject its indicator style (a meta tag in base.html); the live worklists open a WebSocket
-to this very host. So scripts and styles come from 'self' only, and a script that found its way
-into a page (a name typed into a record, an upload's file name) does not run. Our own middleware
-rather than django-csp: the policy is one line, and its WebSocket source names the request's
-host, which a static setting cannot."""
+/static/ (the login page carries the stylesheet and a small script inline, allowed by their
+hashes alone); HTMX is told not to inject its indicator style (a meta tag in base.html); the
+live worklists open a WebSocket to this very host. So scripts and styles come from 'self' only,
+and a script that found its way into a page (a name typed into a record, an upload's file name)
+does not run. Our own middleware rather than django-csp: the policy is one line, and its
+WebSocket source names the request's host, which a static setting cannot."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
-from .stylesheets import inline_style_sources
+from .inline_assets import inline_script_sources, inline_style_sources
 
 
 def content_security_policy(request: HttpRequest) -> str:
@@ -31,6 +31,8 @@ def content_security_policy(request: HttpRequest) -> str:
         "connect-src": f"{settings.FARCARE_CSP['connect-src']}{sockets}",
         # The login page's stylesheet, inline to spare a round trip: only that exact text.
         "style-src": f"{settings.FARCARE_CSP['style-src']} {inline_style_sources()}",
+        # Its script that fetches the next pages' files once it has loaded: that text only.
+        "script-src": f"{settings.FARCARE_CSP['script-src']} {inline_script_sources()}",
     }
     return "; ".join(f"{name} {sources}" for name, sources in directives.items())
 

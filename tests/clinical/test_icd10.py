@@ -67,7 +67,15 @@ def test_a_code_outside_the_curated_set_falls_back_to_english():
     assert icd10.label("Q90", "ru") == icd10.label("Q90", "en") == "Down syndrome"
 
 
-def test_an_empty_korean_cell_falls_back_to_english():
+def test_every_curated_code_has_its_russian_and_korean_label():
+    for code in icd10._curated():
+        assert icd10.has_label(code, "ru") and icd10.has_label(code, "ko"), code
+
+
+def test_an_empty_korean_cell_falls_back_to_english(monkeypatch):
+    table = {code: dict(names) for code, names in icd10._curated().items()}
+    del table["A15.0"]["ko"]  # as an empty cell is read
+    monkeypatch.setattr(icd10, "_curated", lambda: table)
     assert icd10.has_label("A15.0", "ru")
     assert not icd10.has_label("A15.0", "ko")
     assert icd10.label("A15.0", "ko") == icd10.label("A15.0", "en")

@@ -22,7 +22,7 @@ from farcare.audit.models import AuditAction, AuditEvent
 from farcare.audit.services import Accessor
 from farcare.consults.conclusions import conclusion_document, conclusion_verification
 from farcare.consults.documents import conclusion_printout, request_printout
-from farcare.consults.models import Conclusion, DocumentCounter, EvacuationAdvice
+from farcare.consults.models import Conclusion, Consultation, DocumentCounter, EvacuationAdvice
 from farcare.consults.numbering import CONCLUSION_SERIES, document_year, next_number
 from farcare.consults.services import ConclusionData, conclusion_sign, consult_accept
 from farcare.core.timezones import zone_for_user
@@ -340,3 +340,24 @@ def test_the_referral_is_refused_to_who_has_no_part_in_the_case_and_the_refusal_
     assert AuditEvent.objects.filter(
         action=AuditAction.DENIED, patient_uuid=scene.patient.uuid, outcome="denied"
     ).exists()
+
+
+def test_the_referral_says_which_form_news2_suggested_and_why_vitals_are_missing(scene, case):
+    Consultation.objects.filter(pk=case.pk).update(
+        form="urgent",
+        form_suggested="emergency",
+        vitals_missing="no_equipment",
+        vitals_missing_note="no pulse oximeter",
+    )
+    case.refresh_from_db()
+    client = logged_in(scene.feldsher, "en")
+    fields = page_fields(client.get(f"/consultations/{case.uuid}/print/request/").content.decode())
+    assert fields["form"] == "urgent"
+    assert fields["form_suggested"] == "emergency"
+    assert fields["vitals_missing"] == "no equipment to measure them: no pulse oximeter"
+    # A form chosen as suggested, with every reading there, says neither.
+    Consultation.objects.filter(pk=case.pk).update(
+        form="emergency", vitals_missing="", vitals_missing_note=""
+    )
+    fields = page_fields(client.get(f"/consultations/{case.uuid}/print/request/").content.decode())
+    assert "form_suggested" not in fields and "vitals_missing" not in fields
