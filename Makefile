@@ -66,6 +66,8 @@ bench: install
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/page_weight.py
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/consult_worklists.py
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/fhir_throughput.py
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/imaging_viewer.py
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/hl7_ingest.py
 
 # The login page, logging in, the patient search and the request form in Chromium over a
 # simulated 64 kbit/s, 600 ms link, first and repeat visits (about 2 minutes).

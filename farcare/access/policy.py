@@ -7,6 +7,9 @@ The rules (issue 2, domain.md §3):
 - consultants: only patients of consultations assigned to them;
 - coordinators: patients of their region;
 - patients: their own record;
+- laboratory staff: patients of diagnostic orders performed at their facility (and of the
+  results it reported unasked); radiologists: patients of imaging studies read at their
+  facility; both may view, not change, the record (issue 13);
 - analysts, trainers and administrators: never a patient, only aggregates;
 - system clients of the FHIR API (their service accounts): the patients of their facility's
   region, like a coordinator; without a facility, every patient of the deployment (a national or
@@ -33,6 +36,8 @@ from farcare.accounts.models import CLINICAL_ROLES, Role, User
 from farcare.audit.models import Purpose
 from farcare.consults.models import Assignment, Consultation, Status
 from farcare.consults.workflow import Side
+from farcare.diagnostics.models import DiagnosticOrder, DiagnosticReport
+from farcare.imaging.models import ImagingStudy
 from farcare.network.models import Facility, PractitionerRole, PractitionerRoleKind
 from farcare.network.selectors import facilities_above, facilities_served_by
 from farcare.patients.models import Patient
@@ -96,6 +101,18 @@ def _consultant_patients(user: User) -> QuerySet[Patient]:
     return Patient.objects.filter(pk__in=assigned)
 
 
+def _performed_at(facility: Facility) -> QuerySet[Patient]:
+    # Subqueries, not joins: no duplicate rows, so no DISTINCT over the patients table.
+    ordered = DiagnosticOrder.objects.filter(performer_id=facility.pk).values("patient_id")
+    reported = DiagnosticReport.objects.filter(performer_id=facility.pk).values("patient_id")
+    return Patient.objects.filter(Q(pk__in=ordered) | Q(pk__in=reported))
+
+
+def _read_at(facility: Facility) -> QuerySet[Patient]:
+    studies = ImagingStudy.objects.filter(reading_facility_id=facility.pk).values("patient_id")
+    return Patient.objects.filter(pk__in=studies)
+
+
 def _normal_scope(user: User) -> QuerySet[Patient] | None:
     """Patients the user reaches without breaking the glass, or None for none at all."""
     facility = _facility_of(user)
@@ -107,6 +124,10 @@ def _normal_scope(user: User) -> QuerySet[Patient] | None:
         return Patient.objects.filter(home_facility__region=facility.region)
     if user.role == Role.CONSULTANT:
         return _consultant_patients(user)
+    if user.role == Role.LABORATORY and facility:
+        return _performed_at(facility)
+    if user.role == Role.RADIOLOGIST and facility:
+        return _read_at(facility)
     if user.role == Role.SYSTEM:
         if facility:
             return Patient.objects.filter(home_facility__region=facility.region)
@@ -117,7 +138,7 @@ def _normal_scope(user: User) -> QuerySet[Patient] | None:
 def _normal_actions(user: User) -> frozenset[Action]:
     if user.role == Role.PATIENT:
         return OWN_RECORD_ACTIONS
-    if user.role == Role.CONSULTANT:
+    if user.role in (Role.CONSULTANT, Role.LABORATORY, Role.RADIOLOGIST):
         return CONSULTANT_ACTIONS
     if user.role in (Role.CLINICIAN, Role.COORDINATOR):
         return STAFF_ACTIONS
@@ -138,6 +159,10 @@ def _in_normal_scope(user: User, patient: Patient) -> bool:
         return patient.home_facility.region == facility.region
     if user.role == Role.CONSULTANT:
         return _consultant_patients(user).filter(pk=patient.pk).exists()
+    if user.role == Role.LABORATORY and facility:
+        return _performed_at(facility).filter(pk=patient.pk).exists()
+    if user.role == Role.RADIOLOGIST and facility:
+        return _read_at(facility).filter(pk=patient.pk).exists()
     if user.role == Role.SYSTEM:
         if facility:
             return patient.home_facility.region == facility.region

@@ -13,6 +13,10 @@ class Role(models.TextChoices):
     CONSULTANT = "consultant", _("Consultant")
     COORDINATOR = "coordinator", _("Coordinator")
     PATIENT = "patient", _("Patient")
+    # Diagnostics (issue 13): the staff of a laboratory who receive specimens and enter results,
+    # and the radiologist who reads studies on a hub's reading worklist.
+    LABORATORY = "laboratory", _("Laboratory staff")
+    RADIOLOGIST = "radiologist", _("Radiologist")
     TRAINER = "trainer", _("Trainer")
     ANALYST = "analyst", _("Analyst")
     ADMINISTRATOR = "administrator", _("Administrator")

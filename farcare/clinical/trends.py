@@ -48,6 +48,8 @@ class Scale:
     floor: Decimal
     ceiling: Decimal
     low_risk_band: bool = False  # NEWS2 itself: the band is its low-risk total, not a score of 0
+    # A laboratory value: the band is the usual (reference) range, not where NEWS2 scores 0.
+    reference_band: bool = False
 
     def usual(self, value: Decimal) -> bool:
         return self.low <= value <= self.high
@@ -215,6 +217,8 @@ def _summary(
         (
             gettext("Shaded: %(low)s–%(high)s, low risk; above it: %(outside)d.")
             if scale.low_risk_band
+            else gettext("Shaded: %(low)s–%(high)s, the usual range; outside it: %(outside)d.")
+            if scale.reference_band
             else gettext("Shaded: %(low)s–%(high)s, where NEWS2 scores 0; outside it: %(outside)d.")
         )
         % {

@@ -250,8 +250,12 @@ def load_demo() -> list[tuple[str, str, str]]:
     from .consultations import load_consultations
 
     load_consultations()
+    from .diagnostics import LABORATORY_USER, RADIOLOGIST_USER, load_diagnostics
+
+    load_diagnostics()
     accounts = []
-    for username in [p.username for p in people[:6]] + ["patient", "analyst", "admin"]:
+    listed = [p.username for p in people[:6]] + [LABORATORY_USER, RADIOLOGIST_USER]
+    for username in [*listed, "patient", "analyst", "admin"]:
         user = User.objects.select_related("facility").get(username=username)
         accounts.append(
             (username, user.get_role_display(), user.facility.name_en if user.facility else "")

@@ -38,6 +38,7 @@ from .auth import Principal, authenticate
 from .errors import FhirError, bad_request, business_rule, forbidden, not_allowed, not_found
 from .models import ResourceVersion
 from .registry import Handler
+from .versioning import snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -510,7 +511,11 @@ def run_transaction(
         # A PUT or DELETE entry's urn fullUrl already names its target.
         if entry.method in ("PUT", "DELETE") and URN.match(entry.full_url):
             mapping[entry.full_url] = entry.url.split("?", 1)[0]
-    posts = creation_order([entry for entry in entries if entry.method == "POST"])
+    gathered = _gather([entry for entry in entries if entry.method == "POST"])
+    consumed = {part.index for parts in gathered.values() for part, _local in parts}
+    posts = creation_order(
+        [entry for entry in entries if entry.method == "POST" and entry.index not in consumed]
+    )
     others = sorted(
         (entry for entry in entries if entry.method != "POST"), key=lambda e: ORDER[e.method]
     )
@@ -522,6 +527,8 @@ def run_transaction(
                 try:
                     _check_resolved(entry, known)
                     entry.response = run_entry(request, principal, entry, mapping, minimal=minimal)
+                    if entry.index in gathered:
+                        _answer_gathered(request, entry, gathered[entry.index], mapping, minimal)
                 except Exception as error:
                     raise EntryFailed(entry, as_fhir_error(error)) from error
     except EntryFailed as failed:
@@ -532,6 +539,52 @@ def run_transaction(
         "type": "transaction-response",
         "entry": [entry.response for entry in entries],
     }
+
+
+def _gather(posts: list[Entry]) -> dict[int, list[tuple[Entry, str]]]:
+    """POST entries created as parts of another (a DiagnosticReport's Observations named by
+    their fullUrls): folded into that entry's resource; the parts, each with its local id."""
+    bundled = {
+        entry.full_url: entry.resource for entry in posts if entry.full_url and entry.resource
+    }
+    by_url = {entry.full_url: entry for entry in posts if entry.full_url}
+    gathered: dict[int, list[tuple[Entry, str]]] = {}
+    taken: set[str] = set()
+    for entry in posts:
+        kind = str((entry.resource or {}).get("resourceType") or "")
+        handler = views.handler_for(kind) if _TYPE.match(kind) else None
+        if handler is None or entry.resource is None:
+            continue
+        folded, locals_ = handler.gather(entry.resource, bundled)
+        fresh = {url: local for url, local in locals_.items() if url not in taken}
+        if fresh:
+            entry.resource = folded
+            taken |= set(fresh)
+            gathered[entry.index] = [(by_url[url], local) for url, local in fresh.items()]
+    return gathered
+
+
+def _answer_gathered(
+    request: HttpRequest,
+    entry: Entry,
+    parts: list[tuple[Entry, str]],
+    mapping: dict[str, str],
+    minimal: bool,
+) -> None:
+    """The response of each entry created as a part of `entry`, and its fullUrl mapped."""
+    handler = views._handler(str((entry.resource or {}).get("resourceType")))
+    location = str(entry.response.get("response", {}).get("location", ""))
+    logical_id = location.split("/_history")[0].rsplit("/", 1)[-1]
+    status = int(str(entry.response.get("response", {}).get("status", "201")).split()[0])
+    made = handler.gathered(logical_id, [local for _part, local in parts])
+    for part, local in parts:
+        if local not in made:
+            raise bad_request("This entry was not stored with its report.", [".resource"])
+        part_handler, obj = made[local]
+        version = snapshot(part_handler, obj)
+        if part.full_url:
+            mapping[part.full_url] = f"{version.resource_type}/{version.logical_id}"
+        part.response = _version_response(request, version, status, with_resource=not minimal)
 
 
 def run_batch(

@@ -50,7 +50,37 @@ RESOURCE_DOCUMENTATION = {
         "valueQuantity in L/min on the SpO2 Observation (FHIR vital-signs profile), or an "
         "Observation coded 3151-8 of its own; a flow above 0 L/min means 'on oxygen' and scores "
         "2. A flow for a patient recorded as breathing air is refused (422). Send basedOn "
-        "ServiceRequest/<id> to add a reading to a consultation and have its NEWS2 rescored."
+        "ServiceRequest/<id> to add a reading to a consultation and have its NEWS2 rescored. "
+        "Laboratory values (category laboratory) are read and searched here too: LOINC, "
+        "valueQuantity in UCUM, referenceRange, interpretation (v3-ObservationInterpretation "
+        "N, L, H, LL, HH, A); a corrected value is a new version of the same Observation "
+        "(status corrected, the earlier value in _history). They are created with their "
+        "DiagnosticReport, not on their own."
+    ),
+    "ServiceRequest": (
+        "A teleconsultation request (category SNOMED CT 11429006), or a diagnostic order: "
+        "category 108252007 (laboratory) or 363679005 (imaging), the tests as LOINC in code and "
+        "orderDetail, reasonCode.text the reason, priority routine/urgent/asap/stat, an optional "
+        "performer Organization (else the network routes it), basedOn the consultation, and a "
+        "client token identifier (urn:farcare:client-token) that makes a resubmission harmless. "
+        "FarCare gives the placer number (urn:farcare:placer-number)."
+    ),
+    "DiagnosticReport": (
+        "POST a laboratory report with its Observations contained and named in result "
+        "(#id), or in a transaction Bundle whose result names the Observation entries by "
+        "fullUrl. Patient as Patient/<id> or by SNILS/OMS identifier; basedOn the order "
+        "(ServiceRequest/<id> or its placer number); codes LOINC, units UCUM. A report that "
+        "cannot be stored is refused with 422 and the reason. Imaging reports are signed by the "
+        "radiologist in FarCare and are read here (imagingStudy, conclusion, conclusionCode)."
+    ),
+    "Specimen": (
+        "Read and search only. status: unavailable (to be collected), available (collected, "
+        "shipped, received), unsatisfactory (rejected: the reason in condition). The stage is "
+        "in the extension urn:farcare:extension:specimen-stage."
+    ),
+    "ImagingStudy": (
+        "Read and search only. With a PACS configured, endpoint names its DICOMweb (WADO-RS) "
+        "service as a contained Endpoint."
     ),
     "Patient": (
         "FarCare's record holds the official name (family; given[0] the given name, given[1] "

@@ -131,14 +131,17 @@ def everything(request: HttpRequest, logical_id: str) -> HttpResponse:
     wanted = _types(given.get("_type", ""), [patient_handler, *candidates])
     # Every key first (cheap), then only the page's resources are built.
     keys: list[tuple[Handler, int]] = []
-    for handler in wanted:
-        if handler is patient_handler or not _may(principal, handler, "search"):
+    for kind in wanted:
+        if kind is patient_handler or not _may(principal, kind, "search"):
             continue
-        queryset = search.apply_params(
-            handler, handler.queryset(principal), [("patient", logical_id)]
-        )
-        queryset = _changed_since(handler, queryset, since)
-        keys += [(handler, pk) for pk in queryset.order_by("pk").values_list("pk", flat=True)]
+        for handler in kind.parts:  # a type served from several models: each of them
+            if not patient_bound(handler):
+                continue
+            queryset = search.apply_params(
+                handler, handler.queryset(principal), [("patient", logical_id)]
+            )
+            queryset = _changed_since(handler, queryset, since)
+            keys += [(handler, pk) for pk in queryset.order_by("pk").values_list("pk", flat=True)]
     with_patient = patient_handler in wanted
     total = len(keys) + int(with_patient)
     base = views.base_url(request)
@@ -151,14 +154,14 @@ def everything(request: HttpRequest, logical_id: str) -> HttpResponse:
     start = max(offset - position, 0)
     room = count - len(entries)
     page = keys[start : start + room] if room > 0 else []
-    objects: dict[tuple[str, int], Any] = {}
+    objects: dict[tuple[int, int], Any] = {}
     for handler in {handler for handler, _pk in page}:
         wanted_pks = [pk for kind, pk in page if kind is handler]
         for obj in handler.all_objects().filter(pk__in=wanted_pks):
-            objects[(handler.resource_type, obj.pk)] = obj
+            objects[(id(handler), obj.pk)] = obj
     counts: dict[str, int] = {}
     for handler, pk in page:
-        obj = objects.get((handler.resource_type, pk))
+        obj = objects.get((id(handler), pk))
         if obj is not None:
             entries.append(_entry(base, snapshot(handler, obj).content))
             counts[handler.resource_type] = counts.get(handler.resource_type, 0) + 1
@@ -343,17 +346,27 @@ def export(job: ExportJob) -> dict[str, int]:
         if _cancelled(job):
             _delete_files(output)
             return counts
-        handler = REGISTRY[resource_type]
-        queryset = _changed_since(handler, handler.queryset(principal), job.since)
-        pks = list(queryset.order_by("pk").values_list("pk", flat=True))
-        if not pks:
+        keys = [
+            (handler, pk)
+            for handler in REGISTRY[resource_type].parts
+            for pk in _changed_since(handler, handler.queryset(principal), job.since)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ]
+        if not keys:
             continue
         with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
-            for start in range(0, len(pks), 500):
-                chunk = pks[start : start + 500]
-                objects = {obj.pk: obj for obj in handler.all_objects().filter(pk__in=chunk)}
-                for pk in chunk:
-                    obj = objects.get(pk)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                objects = {
+                    (id(handler), obj.pk): obj
+                    for handler in {handler for handler, _pk in chunk}
+                    for obj in handler.all_objects().filter(
+                        pk__in=[pk for kind, pk in chunk if kind is handler]
+                    )
+                }
+                for handler, pk in chunk:
+                    obj = objects.get((id(handler), pk))
                     if obj is None:  # gone since the list was made
                         continue
                     content = snapshot(handler, obj).content

@@ -96,12 +96,65 @@ class Handler:
             return [instance]
         return []
 
+    # --- one resource type served from several models (composite.py) ---------------------
+
+    @property
+    def parts(self) -> tuple[Handler, ...]:
+        """The handlers a search of this type runs over: itself, or a composite's parts."""
+        return (self,)
+
+    def concrete(self, obj: Any) -> Handler:
+        """The handler that maps `obj` (a composite's part; else this one)."""
+        return self
+
+    def visible(self, principal: Principal, obj: Any) -> bool:
+        """Whether `obj` is within the principal's scope for this type."""
+        return bool(self.queryset(principal).filter(pk=obj.pk).exists())
+
+    def refresh(self, obj: Any) -> Any:
+        """`obj` as stored now, or None when it is gone."""
+        return self.all_objects().filter(pk=obj.pk).first()
+
+    def claims(self, resource: dict[str, Any]) -> bool:
+        """Whether a created resource is this part's (a composite asks its parts in turn)."""
+        return False
+
+    # --- a transaction's entries created as parts of another (bundles.py) ------------------
+
+    def gather(
+        self, resource: dict[str, Any], bundled: dict[str, dict[str, Any]]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """`resource` with the POST entries of its transaction that it is created with (by
+        fullUrl in `bundled`) folded in, and the local id each of those became. A
+        DiagnosticReport takes its Observations so; other types take none."""
+        return resource, {}
+
+    def gathered(self, logical_id: str, local_ids: list[str]) -> dict[str, tuple[Handler, Any]]:
+        """After the create of `logical_id`: the (handler, object) each local id became."""
+        return {}
+
 
 REGISTRY: dict[str, Handler] = {}
 
 
 def register(handler_class: type[Handler]) -> type[Handler]:
     REGISTRY[handler_class.resource_type] = handler_class()
+    return handler_class
+
+
+def register_part(handler_class: type[Handler]) -> type[Handler]:
+    """Register a handler for a resource type another handler already serves (Observation:
+    vital signs and laboratory values): the type becomes a composite of both."""
+    from .composite import CompositeHandler
+
+    part = handler_class()
+    existing = REGISTRY.get(part.resource_type)
+    if existing is None:
+        REGISTRY[part.resource_type] = part
+    elif isinstance(existing, CompositeHandler):
+        existing.add(part)
+    else:
+        REGISTRY[part.resource_type] = CompositeHandler(existing, part)
     return handler_class
 
 

@@ -94,7 +94,7 @@ def _on_save(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     for handler in REGISTRY.values():
         for obj in handler.versioned_objects(instance):
             # One snapshot per resource per transaction, however often its objects are saved.
-            key = (handler.resource_type, obj.pk)
+            key = (handler.resource_type, type(obj).__name__, obj.pk)
             if key in queued:
                 continue
             queued.add(key)
@@ -105,7 +105,7 @@ def _on_save(sender: type[Model], instance: Model, **kwargs: Any) -> None:
 
 def _snapshot_quietly(handler: Any, obj: Any) -> None:
     try:
-        fresh = handler.all_objects().filter(pk=obj.pk).first()
+        fresh = handler.refresh(obj)
         if fresh is not None:
             snapshot(handler, fresh)
     except Exception:  # versioning must never break the change it follows; reads re-check

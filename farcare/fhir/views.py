@@ -24,7 +24,7 @@ from farcare.access.services import PatientAccessDenied, authorise
 from farcare.audit.models import AuditAction
 from farcare.audit.services import audit_record
 
-from . import remainder, search
+from . import composite_search, remainder, search
 from .auth import Principal, authenticate
 from .errors import (
     FHIR_JSON,
@@ -191,7 +191,7 @@ def check_access(principal: Principal, handler: Handler, obj: Any, audit_action:
             audit_action=audit_action,
             record=obj,
         )
-    if not handler.queryset(principal).filter(pk=obj.pk).exists():
+    if not handler.visible(principal, obj):
         raise forbidden(
             f"{handler.resource_type}/{handler.logical_id(obj)} is outside your access."
         )
@@ -319,7 +319,11 @@ def search_response(
 def search_bundle(
     request: HttpRequest, principal: Principal, handler: Handler, params: list[tuple[str, str]]
 ) -> dict[str, Any]:
-    queryset = search.apply_params(handler, handler.queryset(principal), params)
+    if len(handler.parts) > 1:
+        page = composite_search.page(principal, handler, params)
+        queryset: Any = None
+    else:
+        queryset = search.apply_params(handler, handler.queryset(principal), params)
     summary = dict(params).get("_summary", "")
     base = base_url(request)
     if summary == "count":
@@ -328,18 +332,25 @@ def search_bundle(
             action=AuditAction.SEARCH,
             details={"fhir": handler.resource_type, "summary": "count", "params": _audited(params)},
         )
-        return {"resourceType": "Bundle", "type": "searchset", "total": queryset.count()}
-    sort = search.parse_sort(handler, dict(params).get("_sort", ""))
+        counted = page.count() if queryset is None else queryset.count()
+        return {"resourceType": "Bundle", "type": "searchset", "total": counted}
     count = search.count_of(params)
     # Counting every match costs a scan on a large search; `_total=none` spares it.
-    total = None if dict(params).get("_total") == "none" else queryset.count()
-    page_query = queryset.order_by(*sort.order)
+    wants_total = dict(params).get("_total") != "none"
     cursor = dict(params).get("_cursor", "")
-    if cursor:
-        page_query = search.after_cursor(page_query, sort, cursor)
-    rows = list(page_query[: count + 1])
-    more = len(rows) > count
-    rows = rows[:count]
+    if queryset is None:
+        total = page.count() if wants_total else None
+        rows, more, next_cursor = page.rows(count, cursor)
+    else:
+        sort = search.parse_sort(handler, dict(params).get("_sort", ""))
+        total = queryset.count() if wants_total else None
+        page_query = queryset.order_by(*sort.order)
+        if cursor:
+            page_query = search.after_cursor(page_query, sort, cursor)
+        rows = list(page_query[: count + 1])
+        more = len(rows) > count
+        rows = rows[:count]
+        next_cursor = search.cursor_of(rows[-1], sort) if more and rows else ""
     entries = []
     patients = []
     for obj in rows:
@@ -354,7 +365,10 @@ def search_bundle(
         patient = handler.patient_of(obj)
         if patient is not None:
             patients.append(str(patient.uuid))
-    included = _includes(request, principal, handler, rows, params)
+    included = []
+    for part in handler.parts:
+        mine = [row for row in rows if handler.concrete(row) is part]
+        included += _includes(request, principal, part, mine, params, composite=handler)
     entries += [entry for entry, _patient in included]
     patients += [patient for _entry, patient in included if patient is not None]
     # Every patient the bundle shows is linked to the record: it is on their "who looked at my
@@ -368,7 +382,7 @@ def search_bundle(
     self_params = [(k, v) for k, v in params if k != "_cursor"]
     links = [{"relation": "self", "url": _url(base, handler.resource_type, params)}]
     if more and rows:
-        following = [*self_params, ("_cursor", search.cursor_of(rows[-1], sort))]
+        following = [*self_params, ("_cursor", next_cursor)]
         links.append({"relation": "next", "url": _url(base, handler.resource_type, following)})
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
     if total is not None:
@@ -399,15 +413,17 @@ def _includes(
     handler: Handler,
     rows: list[Any],
     params: list[tuple[str, str]],
+    composite: Handler | None = None,
 ) -> list[tuple[dict[str, Any], str | None]]:
-    """The included entries, each with the UUID of the patient it is about (if any)."""
+    """The included entries, each with the UUID of the patient it is about (if any). `handler`
+    is the part of a `composite` type whose `rows` these are."""
     base = base_url(request)
     seen: set[tuple[str, str]] = set()
     found: list[tuple[dict[str, Any], str | None]] = []
 
     def add(target: Handler, obj: Any) -> None:
         key = (target.resource_type, target.logical_id(obj))
-        if key in seen or not target.queryset(principal).filter(pk=obj.pk).exists():
+        if key in seen or not target.visible(principal, obj):
             return
         seen.add(key)
         entry = {
@@ -427,26 +443,56 @@ def _includes(
                 continue
             include = next((i for i in handler.includes if i.param == param.split(":")[0]), None)
             if include is None:
+                known = composite.includes if composite is not None else ()
+                if any(i.param == param.split(":")[0] for i in known):
+                    continue  # another part of the type has it: these rows have nothing there
                 raise bad_request(f"_include={value} is not supported")
             target = _handler(include.target)
             for obj in rows:
-                related = _walk(obj, include.attribute)
-                if related is not None:
+                for related in _many(_walk(obj, include.attribute)):
                     add(target, related)
         else:
-            source = _handler(source_type)
-            include = next((i for i in source.includes if i.param == param), None)
-            if include is None or include.target != handler.resource_type:
+            kind = _handler(source_type)
+            sources = [
+                (part, i)
+                for part in kind.parts
+                for i in part.includes
+                if i.param == param and i.target == handler.resource_type
+            ]
+            if not sources:
                 raise bad_request(f"_revinclude={value} is not supported")
-            if include.attribute:
-                path = include.attribute.replace(".", "__")
-                condition: dict[str, Any] = {f"{path}__in": rows}
-            else:  # the same objects under another type
-                condition = {"pk__in": [row.pk for row in rows]}
-            related_rows = source.queryset(principal).filter(**condition)[:1000]
-            for obj in related_rows:
-                add(source, obj)
+            for source, include in sources:
+                if include.attribute:
+                    if not _points_at(source.model, include.attribute, rows):
+                        continue  # it refers to objects of another part of the type
+                    path = include.attribute.replace(".", "__")
+                    condition: dict[str, Any] = {f"{path}__in": rows}
+                else:  # the same objects under another type
+                    condition = {"pk__in": [row.pk for row in rows]}
+                for obj in source.queryset(principal).filter(**condition)[:1000]:
+                    add(kind, obj)
     return found
+
+
+def _points_at(model: Any, attribute: str, rows: list[Any]) -> bool:
+    """Whether `attribute` of `model` refers to objects like `rows`."""
+    if not rows:
+        return False
+    current = model
+    for name in attribute.split("."):
+        current = getattr(current._meta.get_field(name), "related_model", None)
+        if current is None:
+            return True
+    return isinstance(rows[0], current)
+
+
+def _many(related: Any) -> list[Any]:
+    """What an include's attribute holds: one object, none, or many (a related manager)."""
+    if related is None:
+        return []
+    if callable(getattr(related, "all", None)):
+        return list(related.all())
+    return [related]
 
 
 def _walk(obj: Any, attribute: str) -> Any:
@@ -503,7 +549,8 @@ def create_resource(
         from urllib.parse import parse_qsl
 
         params = parse_qsl(condition, keep_blank_values=True)
-        matches = list(search.apply_params(handler, handler.all_objects(), params)[:2])
+        creator = next((p for p in handler.parts if p.claims(resource)), handler.parts[0])
+        matches = list(search.apply_params(creator, creator.all_objects(), params)[:2])
         if len(matches) > 1:
             raise precondition_failed("If-None-Exist matches more than one resource.")
         if matches:
@@ -513,7 +560,7 @@ def create_resource(
     started = timezone.now()
     with refusals_kept(principal), transaction.atomic():
         obj = handler.create(principal, resource)
-        keep_remainder(handler, obj, resource)
+        keep_remainder(handler.concrete(obj), obj, resource)
         existed = ResourceVersion.objects.filter(
             resource_type=handler.resource_type,
             logical_id=handler.logical_id(obj),
@@ -527,7 +574,7 @@ def create_resource(
 def keep_remainder(handler: Handler, obj: Any, resource: dict[str, Any]) -> None:
     """Keep what the client sent beyond what the record holds (remainder.py); a write replaces
     what an earlier one kept. Raises 422 for an element the record owns and cannot honour."""
-    fresh = handler.all_objects().filter(pk=obj.pk).first() or obj
+    fresh = handler.refresh(obj) or obj
     served = handler.to_fhir(fresh)
     kept = remainder.compute(
         handler.consumed(resource),
@@ -574,8 +621,9 @@ def update_resource(
                 f"not {wanted}: read it again before changing it."
             )
     with refusals_kept(principal), transaction.atomic():
-        updated = handler.all_objects().get(pk=handler.update(principal, obj, resource).pk)
-        keep_remainder(handler, updated, resource)
+        changed = handler.update(principal, obj, resource)
+        updated = handler.refresh(changed) or changed
+        keep_remainder(handler.concrete(updated), updated, resource)
         version = snapshot(handler, updated)
     return version
 

@@ -1,5 +1,6 @@
-"""Deterministic synthetic files for tests, the demo and benchmarks: a camera photo, a 12-lead ECG
-and a chest X-ray, all made here (nothing is downloaded) and identical for the same arguments.
+"""Deterministic synthetic files for tests, the demo and benchmarks: a camera photo, a 12-lead
+ECG, a chest X-ray and a chest CT series, all made here (nothing is downloaded) and identical
+for the same arguments.
 
 The people, places and identifiers in them are invented; they look real on purpose, so that
 de-identification and metadata stripping have something to remove."""
@@ -20,6 +21,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian
 
 TWELVE_LEAD_ECG_STORAGE = UID("1.2.840.10008.5.1.4.1.1.9.1.1")
 CR_IMAGE_STORAGE = UID("1.2.840.10008.5.1.4.1.1.1")
+CT_IMAGE_STORAGE = UID("1.2.840.10008.5.1.4.1.1.2")
 
 # Uelen, Chukotka: the GPS position a phone writes into a photo taken at the feldsher post.
 UELEN_LATITUDE = (66.0, 9.0, 36.0)
@@ -420,3 +422,103 @@ def xray_dicom(
     block.add_new(0x02, "DS", "1.25")
     ds.private_block(0x0029, "ACME CR 1.0", create=True).add_new(0x10, "SH", patient_id)
     return _write(ds, CR_IMAGE_STORAGE)
+
+
+# --- chest CT -----------------------------------------------------------------------------------
+
+
+def _ct_slice(size: int, position: float, seed: int) -> npt.NDArray[np.int16]:
+    """One axial slice of a chest in Hounsfield units: air around, soft tissue (40 HU) with fat
+    (-100) under the skin, two lungs (-850) whose size changes with `position` (0 at the top of
+    the series, 1 at the bottom), a heart (45) low in the chest, the aorta (50), a vertebra
+    (700) and a sternum (400), with noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    y /= size
+    x /= size
+    hu = np.full((size, size), -1000.0, np.float32)
+    body = ((x - 0.5) / 0.44) ** 2 + ((y - 0.5) / 0.32) ** 2 < 1.0
+    inner = ((x - 0.5) / 0.41) ** 2 + ((y - 0.5) / 0.29) ** 2 < 1.0
+    hu[body] = -100.0
+    hu[inner] = 40.0
+    lung_size = 0.6 + 0.4 * np.sin(np.pi * (0.25 + 0.6 * position))
+    for centre in (0.32, 0.68):
+        lung = ((x - centre) / (0.14 * lung_size)) ** 2 + ((y - 0.48) / (0.22 * lung_size)) ** 2
+        hu[lung < 1.0] = -850.0
+    heart_size = 0.05 + 0.1 * position
+    heart = ((x - 0.54) / heart_size) ** 2 + ((y - 0.5) / (heart_size * 0.9)) ** 2 < 1.0
+    hu[heart] = 45.0
+    hu[((x - 0.5) / 0.035) ** 2 + ((y - 0.66) / 0.035) ** 2 < 1.0] = 50.0  # aorta
+    hu[((x - 0.5) / 0.06) ** 2 + ((y - 0.76) / 0.05) ** 2 < 1.0] = 700.0  # vertebra
+    hu[((x - 0.5) / 0.04) ** 2 + ((y - 0.2) / 0.015) ** 2 < 1.0] = 400.0  # sternum
+    hu += rng.normal(0.0, 12.0, hu.shape).astype(np.float32)
+    return hu.clip(-1024, 3071).astype(np.int16)
+
+
+def ct_series(
+    *,
+    slices: int = 5,
+    size: int = 256,
+    seed: int = 0,
+    patient_name: str = "Тынетегин^Иван",
+    patient_id: str = "UEL-000123",
+    study_instance_uid: str | None = None,
+    thickness_mm: float = 5.0,
+) -> list[bytes]:
+    """An axial chest CT series (CT Image Storage) of `slices` images of `size`² pixels: 16-bit
+    signed values with a rescale of -1024 (stored = HU + 1024), a mediastinal window in the
+    header, slice positions `thickness_mm` apart, and the identifiers of the other samples."""
+    study_uid = study_instance_uid or _uid(seed, "ct", "study")
+    series_uid = _uid(seed, "ct", "series", study_uid)
+    files = []
+    for index in range(slices):
+        ds = Dataset()
+        _patient_and_study(
+            ds,
+            seed=seed,
+            patient_name=patient_name,
+            patient_id=patient_id,
+            study_instance_uid=study_uid,
+            study_description="КТ органов грудной клетки",
+            accession_number="A2026-0043",
+        )
+        ds.SOPClassUID = CT_IMAGE_STORAGE
+        ds.SOPInstanceUID = _uid(seed, "ct", "instance", study_uid, str(index + 1))
+        ds.Modality = "CT"
+        ds.SeriesInstanceUID = series_uid
+        ds.SeriesNumber = 2
+        ds.SeriesDescription = "Грудь аксиально 5 мм"
+        ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = "20261127"
+        ds.SeriesTime = "110000"
+        ds.AcquisitionTime = ds.ContentTime = f"1100{index:02d}"
+        ds.BodyPartExamined = "CHEST"
+        ds.Manufacturer = "FarCare synthetic"
+        ds.ManufacturerModelName = "CT-16"
+        ds.FrameOfReferenceUID = _uid(seed, "ct", "frame", study_uid)
+        ds.InstanceNumber = index + 1
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+        ds.BurnedInAnnotation = "NO"
+        ds.KVP = "120"
+        ds.SliceThickness = f"{thickness_mm:g}"
+        position = -index * thickness_mm
+        ds.ImagePositionPatient = ["-175", "-175", f"{position:g}"]
+        ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+        ds.SliceLocation = f"{position:g}"
+        ds.PixelSpacing = [f"{350 / size:g}", f"{350 / size:g}"]
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.Rows = size
+        ds.Columns = size
+        ds.BitsAllocated = 16
+        ds.BitsStored = 16
+        ds.HighBit = 15
+        ds.PixelRepresentation = 1
+        ds.RescaleIntercept = "-1024"
+        ds.RescaleSlope = "1"
+        ds.RescaleType = "HU"
+        ds.WindowCenter = "40"
+        ds.WindowWidth = "400"
+        hu = _ct_slice(size, index / max(slices - 1, 1), seed * 1000 + index)
+        ds.PixelData = (hu.astype(np.int32) + 1024).astype("<i2").tobytes()
+        files.append(_write(ds, CT_IMAGE_STORAGE))
+    return files

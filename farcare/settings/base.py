@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "farcare.signatures",
     "farcare.notifications",
     "farcare.consults",
+    "farcare.diagnostics",
+    "farcare.imaging",
+    "farcare.hl7",
     "farcare.fhir",
     "farcare.uploads",
     "farcare.sync",
@@ -218,6 +221,30 @@ FARCARE_AUDIT_CHECKPOINT_EVERY = env_int("FARCARE_AUDIT_CHECKPOINT_EVERY", 1000)
 # The signer of conclusions: Ed25519 keys per consultant by default; a deployment in Russia
 # plugs in a certified GOST provider here (farcare/signatures/signers.py).
 FARCARE_SIGNER = os.environ.get("FARCARE_SIGNER", "farcare.signatures.signers.Ed25519Signer")
+# Imaging studies read remotely (farcare/imaging/pacs.py): a PACS reached over DICOMweb
+# (QIDO-RS, WADO-RS, STOW-RS; Orthanc with its DICOMweb plugin, e.g.
+# http://127.0.0.1:8042/dicom-web) when set, else FarCare's own storage (the embedded default).
+FARCARE_DICOMWEB_URL = os.environ.get("FARCARE_DICOMWEB_URL", "")
+FARCARE_DICOMWEB_TIMEOUT = env_int("FARCARE_DICOMWEB_TIMEOUT", 10)
+# JPEG/WebP quality of the viewer's frames drawn by FarCare (farcare/imaging/frames.py).
+FARCARE_IMAGING_FRAME_QUALITY = env_int("FARCARE_IMAGING_FRAME_QUALITY", 70)
+# Hours to report a study, by priority; the defaults (farcare/imaging/reading_rules.py) are
+# stat 1, asap 4, urgent 24, routine 72.
+FARCARE_IMAGING_READ_HOURS: dict[str, int] = {}
+
+# Diagnostics (farcare/diagnostics): a critical value must be acknowledged within this many
+# minutes before it escalates; a result that needs a clinician's review first (urine hCG and
+# troponins unless listed here, comma-separated LOINC) reaches the patient after the review or
+# after this many hours.
+FARCARE_CRITICAL_ACK_MINUTES = env_int("FARCARE_CRITICAL_ACK_MINUTES", 30)
+FARCARE_RESULTS_RELEASE_HOURS = env_int("FARCARE_RESULTS_RELEASE_HOURS", 72)
+FARCARE_RESULTS_REVIEW_CODES = env_list("FARCARE_RESULTS_REVIEW_CODES", []) or None
+
+# HL7 v2 over MLLP (farcare/hl7): the largest message accepted, and how long the listener waits
+# for a message's end block.
+FARCARE_HL7_MAX_BYTES = env_int("FARCARE_HL7_MAX_BYTES", 1024 * 1024)
+FARCARE_HL7_FRAME_TIMEOUT = env_int("FARCARE_HL7_FRAME_TIMEOUT", 30)
+
 # Previews of photos and DICOM files (farcare/imaging/previews.py): longer side in pixels, format
 # ("webp" or "avif") and encoder quality (1-100); checked when a preview is made.
 FARCARE_PREVIEW_MAX_PX = env_int("FARCARE_PREVIEW_MAX_PX", 1600)

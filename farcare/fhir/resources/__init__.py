@@ -8,3 +8,7 @@ from . import (  # noqa: F401
     network,
     patient,
 )
+
+# After clinical and consultation: the diagnostics parts join their Observation and
+# ServiceRequest types (registry.register_part).
+from . import diagnostics  # noqa: F401  isort: skip

@@ -175,6 +175,13 @@ def _category_q(modifier: str, system: str, code: str) -> Q:
     return Q(pk__isnull=False) if matches else Q(pk__in=[])
 
 
+def _final_q(modifier: str, system: str, code: str) -> Q:
+    matches = code == "final"
+    if modifier == "not":
+        matches = not matches
+    return Q(pk__isnull=False) if matches else Q(pk__in=[])
+
+
 def _quantity(spec: VitalSpec, value: str) -> dict[str, Any]:
     return {
         "value": _number(value),
@@ -224,6 +231,8 @@ class ObservationHandler(Handler):
         "category": SearchParam("token", to_q=_category_q),
         "date": SearchParam("date", "recorded_at", sortable=True),
         "based-on": SearchParam("reference", "consultation__uuid", target="ServiceRequest"),
+        # Every vital sign is recorded final (a laboratory value may be preliminary or corrected).
+        "status": SearchParam("token", to_q=_final_q),
     }
     includes = (
         Include("patient", "Patient", "patient"),

@@ -1,0 +1,121 @@
+"""What every diagnostics page needs: the user, the reader's language, a service's refusal put
+on a form, and a refusal of a role or a facility that is audited like a refused record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import BaseForm
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from farcare.access.policy import Action
+from farcare.access.services import authorise
+from farcare.accounts.models import Role, User
+from farcare.audit.models import AuditAction
+from farcare.audit.services import Accessor, audit_record
+from farcare.core.values import reader_language
+
+from ..models import DiagnosticOrder, DiagnosticReport
+from ..sides import order_sides
+from ..workflow import Side
+
+
+def user_of(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def language() -> str:
+    return reader_language(get_language())
+
+
+def errors_to_form(form: BaseForm, error: ValidationError) -> None:
+    """A service's refusal on the form: a field's message beside the field, the rest on top."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            for item in errors:
+                form.add_error(name if name in form.fields else None, item)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+def refuse(request: HttpRequest, *, record: Any, patient_uuid: Any, reason: str) -> None:
+    """A page this user's role or facility may not use: audited as a refusal, then 403."""
+    audit_record(
+        accessor=Accessor.from_request(request),
+        action=AuditAction.DENIED,
+        patient_uuid=patient_uuid,
+        record=record,
+        outcome="denied",
+        details={"page": request.path},
+    )
+    raise PermissionDenied(reason)
+
+
+def is_laboratory_of(user: User, order: DiagnosticOrder) -> bool:
+    """Staff of the laboratory (or diagnostic centre) that performs the order."""
+    return Side.LABORATORY in order_sides(user, order) and user.role == Role.LABORATORY
+
+
+def is_orderer_of(user: User, order: DiagnosticOrder) -> bool:
+    """The orderer, or a clinician of the ordering facility."""
+    return Side.ORDERER in order_sides(user, order)
+
+
+def staff_only(request: HttpRequest) -> None:
+    """These pages are for staff; a person reads their own results under "My results", where
+    only released reports show."""
+    if user_of(request).role == Role.PATIENT:
+        raise PermissionDenied(_("Your own results are on the page “My results”."))
+
+
+def load_order(request: HttpRequest, order_uuid: Any) -> DiagnosticOrder:
+    """The order, if the policy lets this user see its patient (audited either way)."""
+    staff_only(request)
+    order = get_object_or_404(
+        DiagnosticOrder.objects.select_related(
+            "patient", "orderer", "ordering_facility", "performer", "consultation"
+        ),
+        uuid=order_uuid,
+    )
+    authorise(
+        accessor=Accessor.from_request(request),
+        patient=order.patient,
+        action=Action.VIEW,
+        record=order,
+    )
+    return order
+
+
+def laboratory_order(request: HttpRequest, order_uuid: Any) -> DiagnosticOrder:
+    """An order this user's laboratory performs; anyone else is refused (audited, 403)."""
+    order = load_order(request, order_uuid)
+    if not is_laboratory_of(user_of(request), order):
+        refuse(
+            request,
+            record=order,
+            patient_uuid=order.patient.uuid,
+            reason=_("Only the laboratory that performs this order works on it."),
+        )
+    return order
+
+
+def load_report(request: HttpRequest, report_uuid: Any) -> DiagnosticReport:
+    staff_only(request)
+    report = get_object_or_404(
+        DiagnosticReport.objects.select_related(
+            "patient", "order", "order__orderer", "performer", "author", "reviewed_by"
+        ),
+        uuid=report_uuid,
+    )
+    authorise(
+        accessor=Accessor.from_request(request),
+        patient=report.patient,
+        action=Action.VIEW,
+        record=report,
+    )
+    return report

@@ -1,0 +1,333 @@
+"""A person's own results (issue 13, point 5): the list of their reports, each report with its
+values in plain words and a trend chart per test, and the report as PDF, in their language.
+
+Only the person's own record (the access policy: a patient reaches their own record only),
+every page audited like any read of patient data, a refusal audited too. A report that waits
+for a clinician's review (or the release delay, `watch_diagnostics`) is listed as being
+reviewed, with no value: not in the list, not in a trend, not in a PDF.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from farcare.access.policy import Action
+from farcare.access.services import authorise
+from farcare.accounts.models import Role, User
+from farcare.audit.models import AuditAction
+from farcare.audit.services import Accessor, audit_record
+from farcare.clinical.trends import Point, Scale, trend_svg
+from farcare.core.timezones import local_moment
+from farcare.core.values import reader_language
+from farcare.patients.models import Patient
+
+from .interpretation import Range, reference_for
+from .models import (
+    DiagnosticReport,
+    Interpretation,
+    ObservationStatus,
+    ReportStatus,
+    ResultObservation,
+)
+from .plain_words import (
+    ResultLine,
+    ResultSheet,
+    name_of,
+    result_line,
+    unit_text,
+    whose_range_of,
+)
+from .report_pdf import report_pdf
+
+PAGE = "my_results"
+HIDDEN_REPORTS = (ReportStatus.CANCELLED, ReportStatus.ENTERED_IN_ERROR)
+HIDDEN_VALUES = (ObservationStatus.CANCELLED, ObservationStatus.ENTERED_IN_ERROR)
+OUTSIDE = (
+    Interpretation.LOW,
+    Interpretation.HIGH,
+    Interpretation.CRITICAL_LOW,
+    Interpretation.CRITICAL_HIGH,
+    Interpretation.ABNORMAL,
+)
+# Readings a trend chart draws at most (clinical.trends draws the latest 24).
+TREND_READINGS = 24
+
+
+def is_released(report: DiagnosticReport) -> bool:
+    """The person may see it: released at once, after review, or once the delay has passed
+    (`diagnostics.release`)."""
+    return report.released_at is not None
+
+
+def _plain(value: Decimal) -> Decimal:
+    """4.8000 → 4.8 and 100.0000 → 100 (never 1E+2)."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def _current_values(report: DiagnosticReport) -> QuerySet[ResultObservation]:
+    """The report's values as they stand: a corrected value replaces the one it corrects."""
+    return (
+        report.observations.filter(superseded_by__isnull=True)
+        .exclude(status__in=HIDDEN_VALUES)
+        .order_by("sequence", "created_at")
+    )
+
+
+def _patient_role_only(request: HttpRequest, patient: Patient, report: Any = None) -> None:
+    """These pages are the person's own; staff read results on the diagnostics pages. A try is
+    written to the trail like any refused record."""
+    user: User = request.user  # type: ignore[assignment]
+    if user.role == Role.PATIENT:
+        return
+    audit_record(
+        accessor=Accessor.from_request(request),
+        action=AuditAction.DENIED,
+        patient_uuid=patient.uuid,
+        record=report or patient,
+        outcome="denied",
+        details={"wanted": str(Action.VIEW), "page": PAGE},
+    )
+    raise PermissionDenied(_("These pages show a person their own results."))
+
+
+def _language() -> str:
+    return reader_language(translation.get_language())
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    uuid: str
+    title: str
+    taken: datetime
+    released: bool
+    outside: int  # values outside the usual range (released reports only)
+    critical: bool
+
+
+@login_required
+def results(request: HttpRequest) -> HttpResponse:
+    """My results: every report, newest first; one waiting for review without its values."""
+    user: User = request.user  # type: ignore[assignment]
+    if user.role != Role.PATIENT:
+        raise PermissionDenied(_("These pages show a person their own results."))
+    patient = Patient.objects.filter(user=user).first()
+    if patient is None:
+        return render(request, "diagnostics/patient/results.html", {"patient": None})
+    authorise(
+        accessor=Accessor.from_request(request),
+        patient=patient,
+        action=Action.VIEW,
+        details={"page": PAGE},
+    )
+    values_now = ResultObservation.objects.filter(superseded_by__isnull=True).exclude(
+        status__in=HIDDEN_VALUES
+    )
+    reports = (
+        DiagnosticReport.objects.filter(patient=patient)
+        .exclude(status__in=HIDDEN_REPORTS)
+        .prefetch_related(Prefetch("observations", queryset=values_now, to_attr="current"))
+        .order_by("-issued_at", "-pk")
+    )
+    language = _language()
+    rows = []
+    for report in reports:
+        released = is_released(report)
+        current: list[ResultObservation] = getattr(report, "current", [])
+        flags = [value.interpretation for value in current] if released else []
+        rows.append(
+            ReportRow(
+                uuid=str(report.uuid),
+                title=name_of(report.code, language, report.display),
+                taken=report.effective_at or report.issued_at,
+                released=released,
+                outside=sum(1 for flag in flags if flag in OUTSIDE),
+                critical=any(
+                    flag in (Interpretation.CRITICAL_LOW, Interpretation.CRITICAL_HIGH)
+                    for flag in flags
+                ),
+            )
+        )
+    return render(request, "diagnostics/patient/results.html", {"patient": patient, "rows": rows})
+
+
+# --- one report -------------------------------------------------------------------------------
+
+
+def _open(
+    request: HttpRequest, report_uuid: str, audit_action: str, **details: Any
+) -> DiagnosticReport:
+    report = get_object_or_404(
+        DiagnosticReport.objects.select_related("patient", "performer").exclude(
+            status__in=HIDDEN_REPORTS
+        ),
+        uuid=report_uuid,
+    )
+    _patient_role_only(request, report.patient, report)
+    # Someone else's report: refused by the policy, audited, 403.
+    authorise(
+        accessor=Accessor.from_request(request),
+        patient=report.patient,
+        action=Action.VIEW,
+        audit_action=audit_action,
+        record=report,
+        details={"page": PAGE, **details},
+    )
+    return report
+
+
+def _reference(observation: ResultObservation, patient: Patient, age: int | None) -> Range | None:
+    """The range the laboratory sent with the value; else the table's for the person."""
+    if observation.reference_low is not None or observation.reference_high is not None:
+        return Range(observation.reference_low, observation.reference_high)
+    if observation.reference_text:
+        return None
+    return reference_for(observation.code, patient.sex, age)
+
+
+def _age(patient: Patient, moment: datetime) -> int:
+    return patient.age_on(timezone.localdate(moment))
+
+
+def _line(observation: ResultObservation, patient: Patient, language: str) -> ResultLine:
+    age = _age(patient, observation.effective_at)
+    return result_line(
+        code=observation.code,
+        sent_name=observation.display,
+        value=observation.value_number,
+        text=observation.value_text,
+        unit=observation.unit,
+        reference=_reference(observation, patient, age),
+        reference_text=observation.reference_text,
+        interpretation=observation.interpretation,
+        whose=whose_range_of(observation.code, sex=patient.sex, age_years=age),
+        corrected=observation.status == ObservationStatus.CORRECTED,
+        language=language,
+    )
+
+
+def result_sheet(report: DiagnosticReport, language: str) -> ResultSheet:
+    """The released report in plain words (times in the active zone)."""
+    patient = report.patient
+    values = list(_current_values(report))
+    with translation.override(language):
+        taken = report.effective_at or (values[0].effective_at if values else report.issued_at)
+        return ResultSheet(
+            title=name_of(report.code, language, report.display),
+            person=patient.full_name,
+            laboratory=report.performer.name if report.performer else "",
+            collected=local_moment(taken),
+            issued=local_moment(report.issued_at),
+            lines=tuple(_line(value, patient, language) for value in values),
+            conclusion="\n\n".join(p for p in (report.findings, report.conclusion) if p.strip()),
+            language=language,
+        )
+
+
+@dataclass(frozen=True)
+class Trend:
+    code: str
+    name: str
+    svg: SafeString
+
+
+def _scale(reference: Range, values: list[Decimal]) -> Scale | None:
+    """The shaded band is the usual range; a one-sided range is closed by zero or the values."""
+    low = reference.low if reference.low is not None else min(Decimal(0), *values)
+    high = reference.high if reference.high is not None else max(low * 2, *values)
+    if high <= low:
+        return None
+    margin = (high - low) / 2
+    floor = max(low - margin, Decimal(0)) if low >= 0 else low - margin
+    return Scale(low, high, floor, high + margin, reference_band=True)
+
+
+def trends(patient: Patient, codes: list[str], language: str, zone: tzinfo) -> list[Trend]:
+    """A chart per test of `codes` over the person's released reports (two readings at least);
+    a value waiting for review is never drawn."""
+    history = (
+        ResultObservation.objects.filter(
+            patient=patient,
+            code__in=codes,
+            superseded_by__isnull=True,
+            value_number__isnull=False,
+            report__released_at__isnull=False,
+        )
+        .exclude(status__in=HIDDEN_VALUES)
+        .exclude(report__status__in=HIDDEN_REPORTS)
+        .order_by("-effective_at")
+    )
+    series: dict[str, list[ResultObservation]] = defaultdict(list)
+    for observation in history:
+        if len(series[observation.code]) < TREND_READINGS:
+            series[observation.code].append(observation)
+    charts = []
+    for code in codes:
+        readings = series.get(code, [])
+        if len(readings) < 2:
+            continue
+        latest = readings[0]
+        reference = _reference(latest, patient, _age(patient, latest.effective_at))
+        values = [_plain(r.value_number) for r in readings if r.value_number is not None]
+        scale = _scale(reference, values) if reference is not None else None
+        if scale is None:
+            continue
+        name = name_of(code, language, latest.display)
+        with translation.override(language):
+            svg = trend_svg(
+                points=[Point(r.effective_at, v) for r, v in zip(readings, values, strict=True)],
+                scale=scale,
+                title=name,
+                unit=unit_text(latest.unit, language),
+                language=language,
+                zone=zone,
+                chart_id=f"trend-{code}",
+            )
+        # trend_svg escapes every text it draws.
+        charts.append(Trend(code, name, mark_safe(svg)))  # noqa: S308
+    return charts
+
+
+@login_required
+def report_page(request: HttpRequest, report_uuid: str) -> HttpResponse:
+    report = _open(request, report_uuid, AuditAction.VIEW)
+    language = _language()
+    context: dict[str, Any] = {
+        "report": report,
+        "title": name_of(report.code, language, report.display),
+        "released": is_released(report),
+    }
+    if context["released"]:
+        sheet = result_sheet(report, language)
+        codes = list(dict.fromkeys(line.code for line in sheet.lines))
+        context["sheet"] = sheet
+        context["trends"] = trends(report.patient, codes, language, timezone.get_current_timezone())
+    return render(request, "diagnostics/patient/report.html", context)
+
+
+@login_required
+def report_pdf_page(request: HttpRequest, report_uuid: str) -> HttpResponse:
+    report = _open(request, report_uuid, AuditAction.EXPORT, format="pdf")
+    if not is_released(report):
+        raise Http404
+    language = _language()
+    response = HttpResponse(
+        report_pdf(result_sheet(report, language)), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'inline; filename="result-{report.uuid.hex[:8]}.pdf"'
+    return response

@@ -1,0 +1,1 @@
+"""The writes of diagnostics: ordering, specimens, results, critical alerts."""

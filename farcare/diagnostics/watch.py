@@ -1,0 +1,96 @@
+"""The diagnostics watcher (run by `farcare diagnostics watch`): a critical alert nobody
+acknowledged by its deadline escalates to the district doctor of the ordering post (the
+clinicians of the first district hospital up the chain) and the region's coordinators, as
+consultations escalate (consults.deadlines); reports whose review delay passed are released
+to the patient. Each step in its own transaction, audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from farcare.accounts.models import User
+from farcare.audit.models import AuditAction
+from farcare.audit.services import Accessor, audit_record
+
+from . import alerts, release
+from .models import AlertStatus, CriticalAlert, DiagnosticReport
+
+SYSTEM = Accessor(None, None, "system")
+
+
+@dataclass
+class WatchReport:
+    escalated: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+
+
+def watch_diagnostics(now: datetime | None = None) -> WatchReport:
+    now = now or timezone.now()
+    report = WatchReport()
+    overdue = CriticalAlert.objects.filter(status=AlertStatus.OPEN, ack_deadline__lte=now)
+    for pk in list(overdue.values_list("pk", flat=True)):
+        with transaction.atomic():
+            alert = (
+                CriticalAlert.objects.select_for_update(of=("self",))
+                .select_related("patient__home_facility", "observation__report__order")
+                .get(pk=pk)
+            )
+            if alert.status != AlertStatus.OPEN:
+                continue
+            _escalate(alert, now)
+            report.escalated.append(str(alert.uuid))
+    due = DiagnosticReport.objects.filter(
+        review_required=True,
+        reviewed_at__isnull=True,
+        released_at__isnull=True,
+        status__in=release.RELEASABLE,
+        issued_at__lte=now - release.release_delay(),
+    )
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            stored = (
+                DiagnosticReport.objects.select_for_update(of=("self",))
+                .select_related("patient__user")
+                .get(pk=pk)
+            )
+            if release.release_if_due(stored, now):
+                audit_record(
+                    accessor=SYSTEM,
+                    action=AuditAction.UPDATE,
+                    patient_uuid=stored.patient.uuid,
+                    record=stored,
+                    details={"event": "released_after_delay"},
+                )
+                report.released.append(str(stored.uuid))
+    return report
+
+
+def escalation_recipients(alert: CriticalAlert) -> list[User]:
+    order = alert.observation.report.order
+    where = order.ordering_facility if order is not None else alert.patient.home_facility
+    district = alerts.district_hospital_for(where)
+    skip = {alert.recipient_id}
+    doctors = [user for user in alerts.clinicians_at(district) if user.pk not in skip]
+    return [*doctors, *alerts.coordinators_of(where.region)]
+
+
+def _escalate(alert: CriticalAlert, now: datetime) -> None:
+    alert.status = AlertStatus.ESCALATED
+    alert.escalated_at = now
+    alert.version += 1
+    alert.save(update_fields=["status", "escalated_at", "version"])
+    order = alert.observation.report.order
+    told = alerts.critical_escalated(
+        alert, escalation_recipients(alert), order.placer_number if order else ""
+    )
+    audit_record(
+        accessor=SYSTEM,
+        action=AuditAction.UPDATE,
+        patient_uuid=alert.patient.uuid,
+        record=alert,
+        details={"event": "escalated", "told": [str(user.uuid) for user in told]},
+    )

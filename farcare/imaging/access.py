@@ -1,0 +1,67 @@
+"""Who may open an imaging study, and whether its patient is shown or pseudonymised, on top of
+the one access policy (`farcare.access.policy`).
+
+- A radiologist reads the studies whose `reading_facility` is their facility: allowed, and
+  pseudonymised when the facility is abroad (a reader abroad never sees identity, as a
+  consultant abroad reads a pseudonymised case);
+- anyone else as the policy decides for the patient (`decide(user, VIEW, patient)`: the
+  ordering clinicians, a coordinator, break-glass), never abroad.
+
+`decide_study` and `visible_studies` must agree (tests/imaging/test_reading_access.py).
+The lead may move both into access.policy beside `decide_consult`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from farcare.access.policy import Action, decide, is_abroad, visible_patients
+from farcare.accounts.models import Role, User
+
+from .models import ImagingStudy
+
+__all__ = ["StudyView", "decide_study", "is_reader", "visible_studies"]
+
+
+@dataclass(frozen=True)
+class StudyView:
+    allowed: bool
+    pseudonymised: bool = False
+    reader: bool = False  # may claim it and sign its report
+    reason: str = ""
+
+
+def _active(user: User | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def is_reader(user: User | None, study: ImagingStudy) -> bool:
+    return (
+        _active(user)
+        and user is not None
+        and user.role == Role.RADIOLOGIST
+        and user.facility_id is not None
+        and study.reading_facility_id == user.facility_id
+    )
+
+
+def decide_study(user: User | None, study: ImagingStudy) -> StudyView:
+    if is_reader(user, study):
+        assert user is not None
+        return StudyView(True, pseudonymised=is_abroad(user), reader=True)
+    decision = decide(user, Action.VIEW, study.patient)
+    if decision:
+        return StudyView(True)
+    return StudyView(False, reason=decision.reason)
+
+
+def visible_studies(user: User | None) -> QuerySet[ImagingStudy]:
+    if not _active(user):
+        return ImagingStudy.objects.none()
+    assert user is not None
+    if user.role == Role.RADIOLOGIST:
+        if user.facility_id is None:
+            return ImagingStudy.objects.none()
+        return ImagingStudy.objects.filter(reading_facility_id=user.facility_id)
+    return ImagingStudy.objects.filter(patient__in=visible_patients(user))
