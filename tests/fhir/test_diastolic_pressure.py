@@ -69,3 +69,28 @@ def test_a_service_request_may_contain_the_diastolic_pressure(scene, fhir_as):
     assert created.status_code == 201, created.content
     consultation = Consultation.objects.get(uuid=created.json()["id"])
     assert consultation.vitals.get(key="diastolic_bp").value == "58"
+
+
+def test_a_blood_pressure_panel_is_refused_saying_how_to_send_it(scene, fhir_as):
+    consultation = scene.submit("emergency", vitals={"heart_rate": 88})
+    client = fhir_as(scene.feldsher)
+    panel = heart_rate_observation(
+        scene.patient,
+        code={"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        basedOn=[{"reference": f"ServiceRequest/{consultation.uuid}"}],
+        component=[
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {**MMHG, "value": 95},
+            },
+            {"code": {"coding": [DIASTOLIC]}, "valueQuantity": MMHG},
+        ],
+    )
+    panel.pop("valueQuantity", None)
+    posted = client.post("Observation", panel)
+    assert posted.status_code == 422, posted.content
+    said = posted.json()["issue"][0]["diagnostics"]
+    assert "8480-6" in said and "8462-4" in said and "85354-9" in said
+    assert not VitalObservation.objects.filter(
+        consultation=consultation, key__in=("systolic_bp", "diastolic_bp")
+    ).exists()

@@ -62,6 +62,8 @@ CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
 CONSENT_ACTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentaction"
 PURPOSE_OF_USE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 CONSENT_DOCUMENT = "59284-0"  # LOINC "Consent Document"
+# The vital-signs profile's blood-pressure panel (systolic and diastolic as components).
+BP_PANEL_CODE = "85354-9"
 SPO2_PROFILE_CODE = "2708-6"  # LOINC "Oxygen saturation in Arterial blood" (vital-signs profile)
 NEWS2_DISPLAY = "Royal College of Physicians National Early Warning Score 2 (NEWS2) total score"
 VITAL_SIGNS_CATEGORY = {
@@ -440,6 +442,14 @@ def _spec_of(observation: Any) -> VitalSpec:
         for spec in VITALS.values():
             if spec.loinc and spec.loinc == code:
                 return spec
+    if any(c.system == systems.LOINC and c.code == BP_PANEL_CODE for c in codings):
+        raise business_rule(
+            f"FarCare records the blood pressure as two Observations, not a panel: send the "
+            f"systolic ({VITALS['systolic_bp'].loinc}) and the diastolic "
+            f"({VITALS['diastolic_bp'].loinc}) each as its own Observation (in one transaction "
+            f"Bundle to keep them together); the {BP_PANEL_CODE} panel is not stored.",
+            ["Observation.code"],
+        )
     known = ", ".join(
         f"{spec.loinc} ({spec.names['en']})" for spec in VITALS.values() if spec.loinc
     )
