@@ -68,6 +68,7 @@ bench: install
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/fhir_throughput.py
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/imaging_viewer.py
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/hl7_ingest.py
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/diagnostics_alerts.py
 
 # The login page, logging in, the patient search and the request form in Chromium over a
 # simulated 64 kbit/s, 600 ms link, first and repeat visits (about 2 minutes).

@@ -97,7 +97,16 @@ def attachment_store(
     attachment.file.save("upload", upload, save=False)
     _add_preview(attachment, upload)
     attachment.save()
+    _to_imaging(attachment)
     return attachment
+
+
+def _to_imaging(attachment: Attachment) -> None:
+    """A DICOM image goes on the hub's reading worklist once this is committed (robust: a
+    failure there never undoes the attachment)."""
+    from farcare.imaging.from_attachments import file_when_committed
+
+    file_when_committed(attachment)
 
 
 def _add_preview(attachment: Attachment, upload: UploadedFile) -> None:
@@ -192,6 +201,7 @@ def attachment_receive_part(
         attachment.file.save("upload", upload, save=False)
         attachment.original_received_at = timezone.now()
         attachment.save(update_fields=["file", "original_received_at"])
+        _to_imaging(attachment)
     return attachment
 
 

@@ -2,8 +2,8 @@
 
 A write at a remote post's station must also wait in its outbox for the hub, in the same
 transaction as the write, or something typed offline could be lost. The domain (patients,
-consults) announces its writes to the `Replication` port, and its pages ask `StationPages` what
-the hub last said about a case; the sync app installs the station's
+consults, diagnostics) announces its writes to the `Replication` port, and its pages ask
+`StationPages` what the hub last said about a case; the sync app installs the station's
 implementation in its `AppConfig.ready()`; everywhere else (the hub, tests of the domain alone)
 the default does nothing. So the domain never imports the sync app, and the dependency contracts
 in pyproject.toml hold it to that."""
@@ -40,6 +40,27 @@ class Replication(Protocol):
 
     def message_posted(self, *, message: Model, actor: User | None) -> None: ...
 
+    # Diagnostics (issue 13): orders placed offline at a post, what was done to their specimens
+    # there, and a critical result acknowledged there, cross to the hub as requests do.
+
+    def number_series(self, series: str) -> str:
+        """The series of document numbers this installation gives (e.g. an order's placer
+        number): the hub's as it is; a station's marked as its own, so that a number given
+        offline never collides with one the hub gives."""
+        ...
+
+    def order_placed(self, *, order: Model, actor: User | None) -> None: ...
+
+    def order_cancelled(self, *, order: Model, actor: User | None, reason: str) -> None: ...
+
+    def specimen_changed(self, *, specimen: Model, actor: User | None, event: str) -> None:
+        """`event`: "collect" or "ship" (what a post does to a tube)."""
+        ...
+
+    def alert_acknowledged(self, *, alert: Model, actor: User | None) -> None: ...
+
+    def report_reviewed(self, *, report: Model, actor: User | None) -> None: ...
+
 
 class NoReplication:
     """The hub's: its writes are where they belong already."""
@@ -62,6 +83,24 @@ class NoReplication:
         pass
 
     def message_posted(self, *, message: Model, actor: User | None) -> None:
+        pass
+
+    def number_series(self, series: str) -> str:
+        return series
+
+    def order_placed(self, *, order: Model, actor: User | None) -> None:
+        pass
+
+    def order_cancelled(self, *, order: Model, actor: User | None, reason: str) -> None:
+        pass
+
+    def specimen_changed(self, *, specimen: Model, actor: User | None, event: str) -> None:
+        pass
+
+    def alert_acknowledged(self, *, alert: Model, actor: User | None) -> None:
+        pass
+
+    def report_reviewed(self, *, report: Model, actor: User | None) -> None:
         pass
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from farcare.accounts.models import Role, User
 from farcare.network.importer import import_network_file
@@ -236,6 +237,25 @@ def _patients() -> None:
             )
 
 
+# The consultants of the README's table are on call round the clock: someone tries the demo at
+# any hour, and with working hours alone the demo's emergencies would go to whichever hub has a
+# consultant at work at that moment (at 07:00 in Khabarovsk, not the `cardiologist`).
+ALWAYS_ON_CALL = ("cardiologist", "consultant_kr")
+
+
+def _on_call_round_the_clock() -> None:
+    from farcare.consults.models import OnCallShift
+
+    now = timezone.now()
+    for user in User.objects.filter(username__in=ALWAYS_ON_CALL):
+        if not OnCallShift.objects.filter(consultant=user, ends_at__gt=now).exists():
+            OnCallShift.objects.create(
+                consultant=user,
+                starts_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=3650),
+            )
+
+
 @transaction.atomic
 def load_demo() -> list[tuple[str, str, str]]:
     """Load (or refresh) the demo network; returns the demo accounts: username, role, where."""
@@ -244,6 +264,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     _partner_links(specialties)
     people, others = people_data()
     _people(specialties, people)
+    _on_call_round_the_clock()
     for username, role, given, family in others:
         _account(username, role, None, given, family)
     _patients()
@@ -253,6 +274,9 @@ def load_demo() -> list[tuple[str, str, str]]:
     from .diagnostics import LABORATORY_USER, RADIOLOGIST_USER, load_diagnostics
 
     load_diagnostics()
+    from .imaging import load_imaging
+
+    load_imaging()
     accounts = []
     listed = [p.username for p in people[:6]] + [LABORATORY_USER, RADIOLOGIST_USER]
     for username in [*listed, "patient", "analyst", "admin"]:

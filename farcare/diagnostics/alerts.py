@@ -95,6 +95,22 @@ def results_in(order: DiagnosticOrder) -> None:
     )
 
 
+def results_corrected(order: DiagnosticOrder) -> None:
+    """A value the orderer (and the patient) may already have read was corrected."""
+    _send(
+        [order.orderer],
+        "diagnostics.results_corrected",
+        _("Result corrected: order %(number)s"),
+        _(
+            "The laboratory corrected a result of order %(number)s. Open the report to see the "
+            "new value and what it replaces."
+        ),
+        {"number": order.placer_number},
+        order_link(order),
+        urgent=False,
+    )
+
+
 def _alert_params(alert: CriticalAlert, number: str) -> dict[str, object]:
     observation = alert.observation
     return {
@@ -142,12 +158,43 @@ def critical_escalated(alert: CriticalAlert, recipients: list[User], number: str
     )
 
 
+def critical_escalated_again(
+    alert: CriticalAlert, recipients: list[User], number: str
+) -> list[User]:
+    """The second escalation: short enough for one SMS, urgent."""
+    return _send(
+        recipients,
+        "diagnostics.critical_escalated_again",
+        _("STILL unacknowledged critical result: order %(number)s"),
+        _(
+            "A critical %(test)s result (order %(number)s) is still unacknowledged after "
+            "escalation. Act now."
+        ),
+        _alert_params(alert, number),
+        alert_link(alert),
+        urgent=True,
+    )
+
+
 def result_ready(patient_user: User | None) -> None:
     _send(
         [patient_user],
         "diagnostics.result_ready",
         _("Your result is ready"),
         _("A new result is ready in your FarCare account. Log in to see it."),
+        {},
+        PATIENT_RESULTS_LINK,
+        urgent=False,
+    )
+
+
+def result_updated(patient_user: User | None) -> None:
+    """A released result was corrected: the patient is told, again with nothing medical."""
+    _send(
+        [patient_user],
+        "diagnostics.result_updated",
+        _("Your result was updated"),
+        _("A result in your FarCare account was updated by the laboratory. Log in to see it."),
         {},
         PATIENT_RESULTS_LINK,
         urgent=False,

@@ -150,6 +150,49 @@ def interpret(value: Decimal, reference: Range | None, critical: Range | None = 
     return NORMAL
 
 
+_BOUND = re.compile(rf"^\s*(<=|>=|<|>|≤|≥)\s*({_NUMBER})\s*$")
+
+
+def parse_bound(text: str) -> tuple[str, Decimal] | None:
+    """A value outside what the analyser measures, written with its comparator ("<0.01",
+    ">= 50"): the comparator ("<", "<=", ">", ">=") and the bound; None for anything else."""
+    found = _BOUND.match(text or "")
+    if not found:
+        return None
+    bound = parse_decimal(found.group(2))
+    if bound is None:
+        return None
+    comparator = {"≤": "<=", "≥": ">="}.get(found.group(1), found.group(1))
+    return comparator, bound
+
+
+def interpret_bound(
+    comparator: str, bound: Decimal, reference: Range | None, critical: Range | None = None
+) -> str:
+    """What is certain of a value known only to lie below or above `bound`: "<1.0" mmol/L of
+    potassium is critically low whatever it is exactly; "<5" of a range 3.5-5.1 says nothing."""
+
+    def below(limit: Decimal | None) -> bool:  # is every possible value under the limit?
+        if limit is None:
+            return False
+        return bound <= limit if comparator == "<" else bound < limit
+
+    def above(limit: Decimal | None) -> bool:
+        if limit is None:
+            return False
+        return bound >= limit if comparator == ">" else bound > limit
+
+    low_side = comparator in ("<", "<=")
+    if critical is not None and (below(critical.low) if low_side else above(critical.high)):
+        return CRITICAL_LOW if low_side else CRITICAL_HIGH
+    if reference is not None and reference.numeric:
+        if low_side and below(reference.low):
+            return LOW
+        if not low_side and above(reference.high):
+            return HIGH
+    return ""
+
+
 def sent_interpretation(flags: tuple[str, ...] | list[str]) -> str:
     """The first flag the sender gave that is an interpretation code ("" when none)."""
     for flag in flags:

@@ -347,6 +347,9 @@ class ResultObservation(models.Model):
     superseded_by = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
     )
+    # The UUID of the first row of its chain of corrections (its own for a first value): the
+    # value's one identity outside (the FHIR Observation's id), whatever row is current.
+    first_uuid = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -395,7 +398,8 @@ class AlertKind(models.TextChoices):
 class CriticalAlert(models.Model):
     """A value beyond its critical limit: the orderer is told at once and must acknowledge it
     by `ack_deadline`; unacknowledged, it escalates to the post's district doctor and the
-    region's coordinators. `acknowledged_at - raised_at` is the time to acknowledgement."""
+    region's coordinators, and once more to the coordinators when still unacknowledged a second
+    deadline later. `acknowledged_at - raised_at` is the time to acknowledgement."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     observation = models.ForeignKey(
@@ -412,6 +416,9 @@ class CriticalAlert(models.Model):
     raised_at = models.DateTimeField()
     ack_deadline = models.DateTimeField(db_index=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # Still unacknowledged at the second deadline after the first escalation: the region's
+    # coordinators were told again, urgently (`watch.py`).
+    escalated_again_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -17,6 +17,11 @@ from .inbound import PatientRef, ReportRefused
 SNILS_SYSTEMS = frozenset({"snils", "снилс", "1.2.643.100.3", "urn:oid:1.2.643.100.3"})
 OMS_SYSTEMS = frozenset({"oms", "омс", "enp", "енп"})
 UUID_SYSTEMS = frozenset({"farcare", "uuid", "urn:ietf:rfc:3986"})
+FULL_DATE_DIGITS = 8  # YYYYMMDD
+
+
+def _not_matched() -> str:
+    return _("The patient could not be matched.")
 
 
 def _kind(system: str) -> str:
@@ -71,26 +76,19 @@ def find_patient(ref: PatientRef) -> Patient:
             _("The report does not identify the patient (FarCare ID, SNILS or OMS policy)."),
             field="patient",
         )
-    if not found:
-        raise ReportRefused(_("No patient with these identifiers is registered."), field="patient")
-    if len(found) > 1:
-        raise ReportRefused(
-            _("The patient's identifiers point to different people in FarCare."), field="patient"
-        )
+    if len(found) != 1:
+        raise ReportRefused(_not_matched(), field="patient")
     patient = next(iter(found.values()))
     check_identity(ref, patient)
     return patient
 
 
 def check_identity(ref: PatientRef, patient: Patient) -> None:
+    """The name and birth date sent must agree with the record. Every disagreement gets the
+    one answer (which part differed would tell a sender about the record); a birth date is
+    compared only when sent in full."""
     if ref.family and normalise_text(ref.family) != normalise_text(patient.family):
-        raise ReportRefused(
-            _("The family name in the report does not match the patient's record."),
-            field="patient.family",
-        )
+        raise ReportRefused(_not_matched(), field="patient")
     sent = digits(ref.birth_date)
-    if sent and not patient.birth_date.strftime("%Y%m%d").startswith(sent):
-        raise ReportRefused(
-            _("The birth date in the report does not match the patient's record."),
-            field="patient.birth_date",
-        )
+    if len(sent) == FULL_DATE_DIGITS and sent != patient.birth_date.strftime("%Y%m%d"):
+        raise ReportRefused(_not_matched(), field="patient")

@@ -4,7 +4,8 @@ values in plain words and a trend chart per test, and the report as PDF, in thei
 Only the person's own record (the access policy: a patient reaches their own record only),
 every page audited like any read of patient data, a refusal audited too. A report that waits
 for a clinician's review (or the release delay, `watch_diagnostics`) is listed as being
-reviewed, with no value: not in the list, not in a trend, not in a PDF.
+reviewed, with no value: not in the list, not in a trend, not in a PDF. Tests ordered and still
+waiting for a result are listed first: what was ordered, when, and where it is done.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from farcare.patients.models import Patient
 
 from .interpretation import Range, reference_for
 from .models import (
+    DiagnosticOrder,
     DiagnosticReport,
     Interpretation,
     ObservationStatus,
+    OrderStatus,
     ReportStatus,
     ResultObservation,
 )
@@ -120,6 +123,48 @@ class ReportRow:
     critical: bool
 
 
+@dataclass(frozen=True)
+class WaitingRow:
+    """An order with tests that have no result yet: no value, only what, when and where."""
+
+    uuid: str
+    tests: tuple[str, ...]
+    ordered: datetime
+    place: str
+
+
+WAITING_STATUSES = (OrderStatus.ACTIVE, OrderStatus.ON_HOLD)
+
+
+def waiting_orders(patient: Patient, language: str) -> list[WaitingRow]:
+    """The person's orders still waiting for a result, newest first: the tests of each order
+    that no report (of any status) answers yet."""
+    orders = (
+        DiagnosticOrder.objects.filter(patient=patient, status__in=WAITING_STATUSES)
+        .select_related("performer")
+        .prefetch_related("tests", "reports")
+        .order_by("-created_at", "-pk")
+    )
+    rows = []
+    for order in orders:
+        answered = {report.code for report in order.reports.all()}
+        tests = tuple(
+            name_of(test.code, language, test.display)
+            for test in order.tests.all()
+            if test.code not in answered
+        )
+        if tests:
+            rows.append(
+                WaitingRow(
+                    uuid=str(order.uuid),
+                    tests=tests,
+                    ordered=order.placed_at or order.created_at,
+                    place=order.performer.name if order.performer else "",
+                )
+            )
+    return rows
+
+
 @login_required
 def results(request: HttpRequest) -> HttpResponse:
     """My results: every report, newest first; one waiting for review without its values."""
@@ -163,7 +208,11 @@ def results(request: HttpRequest) -> HttpResponse:
                 ),
             )
         )
-    return render(request, "diagnostics/patient/results.html", {"patient": patient, "rows": rows})
+    return render(
+        request,
+        "diagnostics/patient/results.html",
+        {"patient": patient, "rows": rows, "waiting": waiting_orders(patient, language)},
+    )
 
 
 # --- one report -------------------------------------------------------------------------------

@@ -31,9 +31,10 @@ def orders_placed(user: User) -> QuerySet[DiagnosticOrder]:
     mine = Q(orderer=user)
     if user.role == Role.CLINICIAN and user.facility_id:
         mine |= Q(ordering_facility_id=user.facility_id)
-    return DiagnosticOrder.objects.filter(mine).select_related(
-        "patient", "performer", "ordering_facility"
-    )
+    # Only patients the user may still see (moved away, a consultation ended: gone).
+    return DiagnosticOrder.objects.filter(
+        mine, patient__in=visible_patients(user).values("pk")
+    ).select_related("patient", "performer", "ordering_facility")
 
 
 def laboratory_worklist(user: User) -> QuerySet[Specimen]:
@@ -68,6 +69,22 @@ def current_observations(report: DiagnosticReport) -> QuerySet[ResultObservation
     return ResultObservation.objects.filter(report=report, superseded_by__isnull=True)
 
 
+def latest_version(observation: ResultObservation) -> ResultObservation:
+    """The value as it stands now: the last row of its chain of corrections."""
+    if observation.superseded_by_id is None:
+        return observation
+    if observation.first_uuid is not None:
+        found = ResultObservation.objects.filter(
+            first_uuid=observation.first_uuid, superseded_by__isnull=True
+        ).first()
+        if found is not None:
+            return found
+    row, seen = observation, 0
+    while row.superseded_by_id is not None and seen < 100:
+        row, seen = ResultObservation.objects.get(pk=row.superseded_by_id), seen + 1
+    return row
+
+
 def open_alerts(user: User) -> QuerySet[CriticalAlert]:
     """Alerts waiting for the user: sent to them, or escalated to them (a clinician or
     coordinator who may see the patient)."""
@@ -78,8 +95,9 @@ def open_alerts(user: User) -> QuerySet[CriticalAlert]:
     ).select_related("observation__report__order", "patient")
     mine = Q(recipient=user)
     if user.role in (Role.CLINICIAN, Role.COORDINATOR):
-        mine |= Q(status=AlertStatus.ESCALATED, patient__in=visible_patients(user))
-    return waiting.filter(mine).order_by("ack_deadline")
+        mine |= Q(status=AlertStatus.ESCALATED)
+    seen = visible_patients(user).values("pk")
+    return waiting.filter(mine, patient__in=seen).order_by("ack_deadline")
 
 
 def observation_history(patient: Patient, code: str) -> QuerySet[ResultObservation]:

@@ -111,6 +111,11 @@ class Handler:
         """Whether `obj` is within the principal's scope for this type."""
         return bool(self.queryset(principal).filter(pk=obj.pk).exists())
 
+    def hidden(self, principal: Principal, obj: Any) -> bool:
+        """Whether an `obj` outside the principal's scope is answered as not found (404)
+        rather than refused (403): a patient's value not yet released."""
+        return False
+
     def refresh(self, obj: Any) -> Any:
         """`obj` as stored now, or None when it is gone."""
         return self.all_objects().filter(pk=obj.pk).first()

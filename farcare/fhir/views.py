@@ -192,6 +192,8 @@ def check_access(principal: Principal, handler: Handler, obj: Any, audit_action:
             record=obj,
         )
     if not handler.visible(principal, obj):
+        if handler.concrete(obj).hidden(principal, obj):
+            raise not_found(f"{handler.resource_type}/{handler.logical_id(obj)} is not known.")
         raise forbidden(
             f"{handler.resource_type}/{handler.logical_id(obj)} is outside your access."
         )

@@ -103,9 +103,17 @@ class OutboundStatus(models.TextChoices):
     CANCELLED = "cancelled", _("not sent: the order was cancelled")
 
 
+class OrderControl(models.TextChoices):
+    """HL7 table 0119 (ORC-1), as far as orders out go."""
+
+    NEW = "NW", _("new order")
+    CANCEL = "CA", _("cancel the order")
+
+
 class OutboundMessage(models.Model):
     """An order on its way to a laboratory: queued in the order's transaction, built from the
-    order when sent, retried with backoff until the laboratory answers AA (or CA)."""
+    order when sent, retried with backoff until the laboratory answers AA (or CA). An order
+    cancelled after its laboratory accepted it gets a second row: the cancel (ORC-1 "CA")."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     interface = models.ForeignKey(
@@ -116,6 +124,9 @@ class OutboundMessage(models.Model):
     )
     control_id = models.CharField(max_length=40, unique=True)
     message_type = models.CharField(max_length=8, choices=OrderMessage.choices)
+    order_control = models.CharField(
+        max_length=2, choices=OrderControl.choices, default=OrderControl.NEW
+    )
     status = models.CharField(
         max_length=10,
         choices=OutboundStatus.choices,
@@ -135,4 +146,4 @@ class OutboundMessage(models.Model):
         ordering = ["created_at"]
 
     def __str__(self) -> str:
-        return f"{self.message_type} {self.control_id} {self.status}"
+        return f"{self.message_type} {self.order_control} {self.control_id} {self.status}"

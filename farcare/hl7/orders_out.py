@@ -6,7 +6,9 @@ transaction (in a savepoint: a failure here is logged and never undoes the order
 attempt runs after commit in a background thread; `farcare hl7 deliver --loop 30` retries what
 is due with exponential backoff until the laboratory answers AA (or CA), and gives up after
 FARCARE_HL7_MAX_ATTEMPTS. The message is built from the order when sent, so an order
-cancelled before its first send is not sent at all.
+cancelled before its first send is not sent at all; one cancelled after its laboratory accepted
+it (or while it was on its way) is followed by a cancel, ORC-1 "CA" in the same message type,
+through the same outbox.
 
 The domain does not know this app: `apps.Hl7Config.ready` connects `order_saved` to
 DiagnosticOrder's post_save."""
@@ -32,7 +34,13 @@ from farcare.diagnostics.models import Category, DiagnosticOrder, OrderStatus, P
 
 from .ack import AckCode, read_ack
 from .mllp import exchange
-from .models import LaboratoryInterface, OrderMessage, OutboundMessage, OutboundStatus
+from .models import (
+    LaboratoryInterface,
+    OrderControl,
+    OrderMessage,
+    OutboundMessage,
+    OutboundStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +84,11 @@ def build_order_message(
     *,
     control_id: str,
     now: datetime | None = None,
+    control: str = "",
 ) -> str:
     """ORM^O01 or OML^O21 (as the interface asks) for the order: PID with the patient's
-    FarCare id, SNILS and OMS policy; one ORC/OBR pair per ordered test."""
+    FarCare id, SNILS and OMS policy; one ORC/OBR pair per ordered test. ORC-1 is `control`
+    ("NW" new, "CA" cancel); by default "CA" for a cancelled order, else "NW"."""
     kind = interface.order_message or OrderMessage.OML
     structure = "ORM_O01" if kind == OrderMessage.ORM else "OML_O21"
     version = interface.version or "2.5.1"
@@ -115,7 +125,8 @@ def build_order_message(
     orderer = order.orderer
     provider = f"{orderer.uuid}^{_escape(orderer.last_name, 80)}^{_escape(orderer.first_name, 80)}"
     priority = _PRIORITY.get(Priority(order.priority), "R")
-    control = "CA" if order.status == OrderStatus.REVOKED else "NW"
+    if not control:
+        control = OrderControl.CANCEL if order.status == OrderStatus.REVOKED else OrderControl.NEW
     placer = f"{_escape(order.placer_number, 32)}^FARCARE"
     filler = _escape(order.filler_number, 64)
     for number, test in enumerate(order.tests.all(), start=1):
@@ -157,11 +168,19 @@ def interface_for_performer(order: DiagnosticOrder) -> LaboratoryInterface | Non
 
 
 def order_saved(sender: Any, instance: DiagnosticOrder, created: bool, **kwargs: Any) -> None:
-    """post_save of DiagnosticOrder: queue the order for its laboratory's system, once. Never
-    raises: the order stands whatever happens here."""
+    """post_save of DiagnosticOrder: queue the order for its laboratory's system, once; queue
+    its cancel, once, when a cancelled order had reached the laboratory. Never raises: the
+    order stands whatever happens here."""
     if kwargs.get("raw") or instance.category != Category.LABORATORY:
         return
-    if instance.status != OrderStatus.ACTIVE or instance.performer_id is None:
+    if instance.performer_id is None:
+        return
+    if instance.status == OrderStatus.REVOKED:
+        cancel = _queue_cancel(instance)
+        if cancel is not None:
+            _send_after_commit(cancel)
+        return
+    if instance.status != OrderStatus.ACTIVE:
         return
     try:
         with transaction.atomic():
@@ -170,18 +189,52 @@ def order_saved(sender: Any, instance: DiagnosticOrder, created: bool, **kwargs:
                 return
             if OutboundMessage.objects.filter(order=instance).exists():
                 return
-            row = OutboundMessage.objects.create(
-                interface=interface,
-                order=instance,
-                control_id=f"FC{uuid.uuid4().hex[:18].upper()}",
-                message_type=interface.order_message,
-                next_attempt_at=timezone.now(),
-            )
+            row = _queue(instance, interface, OrderControl.NEW, interface.order_message)
     except DatabaseError:
         logger.exception("HL7 order %s not queued", instance.placer_number)
         return
+    _send_after_commit(row)
+
+
+def _queue(
+    order: DiagnosticOrder, interface: LaboratoryInterface, control: str, message_type: str
+) -> OutboundMessage:
+    return OutboundMessage.objects.create(
+        interface=interface,
+        order=order,
+        control_id=f"FC{uuid.uuid4().hex[:18].upper()}",
+        message_type=message_type,
+        order_control=control,
+        next_attempt_at=timezone.now(),
+    )
+
+
+def _send_after_commit(row: OutboundMessage) -> None:
     if getattr(settings, "FARCARE_HL7_SEND_ON_COMMIT", True):
         transaction.on_commit(partial(_send_soon, row.uuid), robust=True)
+
+
+def _queue_cancel(order: DiagnosticOrder) -> OutboundMessage | None:
+    """The laboratory accepted the order (its new-order row was sent): tell it the order is
+    cancelled, as the interface's order message now is (else as the order went), once."""
+    try:
+        with transaction.atomic():
+            rows = OutboundMessage.objects.select_for_update(of=("self",)).filter(order=order)
+            sent = (
+                rows.filter(order_control=OrderControl.NEW, status=OutboundStatus.SENT)
+                .select_related("interface")
+                .order_by("pk")
+                .first()
+            )
+            if sent is None or rows.filter(order_control=OrderControl.CANCEL).exists():
+                return None
+            interface = sent.interface
+            return _queue(
+                order, interface, OrderControl.CANCEL, interface.order_message or sent.message_type
+            )
+    except DatabaseError:
+        logger.exception("HL7 cancel of order %s not queued", order.placer_number)
+        return None
 
 
 def _send_soon(row_uuid: uuid.UUID) -> None:
@@ -208,6 +261,8 @@ class OutboundReport:
     retrying: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    # Cancels queued by this run (an order cancelled while its new-order message was sent).
+    follow_up: list[uuid.UUID] = field(default_factory=list)
 
 
 def max_attempts() -> int:
@@ -252,13 +307,16 @@ def _attempt(row: OutboundMessage, now: datetime, report: OutboundReport) -> Non
         pk=row.pk, status=OutboundStatus.PENDING, attempts=row.attempts
     )
     order = row.order
-    if order.status == OrderStatus.REVOKED and not row.sent_at:
+    new_order = row.order_control == OrderControl.NEW
+    if new_order and order.status == OrderStatus.REVOKED and not row.sent_at:
         claimed.update(status=OutboundStatus.CANCELLED, next_attempt_at=None)
         report.cancelled.append(row.control_id)
         return
     interface = row.interface
     try:
-        text = build_order_message(order, interface, control_id=row.control_id)
+        text = build_order_message(
+            order, interface, control_id=row.control_id, control=row.order_control
+        )
         answer = exchange(
             interface.host,
             int(interface.port or 0),
@@ -279,6 +337,16 @@ def _attempt(row: OutboundMessage, now: datetime, report: OutboundReport) -> Non
             last_error="",
         )
         report.sent.append(row.control_id)
+        if (
+            new_order
+            and DiagnosticOrder.objects.filter(pk=order.pk, status=OrderStatus.REVOKED).exists()
+        ):
+            # Cancelled while the new order was on its way: the laboratory has it now. The
+            # cancel is sent by this same delivery run, right after.
+            order.status = OrderStatus.REVOKED
+            cancel = _queue_cancel(order)
+            if cancel is not None:
+                report.follow_up.append(cancel.uuid)
         return
     given_up = code in (AckCode.REJECT, "CR") or row.attempts >= max_attempts()
     claimed.update(
@@ -290,8 +358,9 @@ def _attempt(row: OutboundMessage, now: datetime, report: OutboundReport) -> Non
     )
     (report.failed if given_up else report.retrying).append(row.control_id)
     (logger.error if given_up else logger.warning)(
-        "HL7 order %s to %s attempt %d: %s %s",
+        "HL7 order %s (%s) to %s attempt %d: %s %s",
         order.placer_number,
+        row.order_control,
         interface.sending_facility,
         row.attempts,
         code or "no answer",
@@ -306,4 +375,8 @@ def deliver_due(now: datetime | None = None, *, only: uuid.UUID | None = None) -
     while batch := _claim(now, only):
         for row in batch:
             _attempt(row, now, report)
+    while report.follow_up:
+        then = timezone.now()
+        for row in _claim(then, report.follow_up.pop(0)):
+            _attempt(row, then, report)
     return report

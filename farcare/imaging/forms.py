@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+
+from farcare.consults.forms import MultipleFileField
+from farcare.diagnostics.models import DiagnosticOrder
 
 
 class ReportForm(forms.Form):
@@ -20,3 +25,48 @@ class ReportForm(forms.Form):
 
     def code_list(self) -> list[str]:
         return [code for code in re.split(r"[,;\s]+", self.cleaned_data.get("codes", "")) if code]
+
+
+class OrderChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return _order_label(obj)
+
+
+class AddImagesForm(forms.Form):
+    """DICOM files of one study, optionally for one of the patient's open imaging orders."""
+
+    use_required_attribute = False
+
+    images = MultipleFileField(
+        label=_("DICOM files"),
+        required=True,
+        help_text=_(
+            "All the images of one study (.dcm). Your browser shows the upload's progress."
+        ),
+        error_messages={"required": _("Choose the DICOM files of the study.")},
+    )
+    order = OrderChoiceField(
+        label=_("For the order"),
+        queryset=DiagnosticOrder.objects.none(),
+        required=False,
+        empty_label=_("No order (or the order the files name)"),
+        to_field_name="uuid",
+    )
+
+    def __init__(self, *args: Any, orders: QuerySet[DiagnosticOrder], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["order"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = orders
+        self.fields["images"].widget.attrs.update({"accept": ".dcm,application/dicom"})
+
+    def clean_images(self) -> list[Any]:
+        files = self.cleaned_data.get("images") or []
+        if not files:
+            raise forms.ValidationError(self.fields["images"].error_messages["required"])
+        return list(files)
+
+
+def _order_label(order: DiagnosticOrder) -> str:
+    tests = ", ".join(test.display for test in order.tests.all())
+    return f"{order.placer_number} · {tests} · {order.get_priority_display()}"

@@ -108,9 +108,28 @@ class ImagingInstance(models.Model):
     frames = models.PositiveIntegerField(default=1)
     file = models.FileField(upload_to="imaging/%Y/%m/", blank=True)
     size = models.PositiveBigIntegerField(default=0)
+    # DICOM Burned In Annotation (0028,0301) as the file says it, "" when it does not: only an
+    # image marked "NO" is shown to a reader abroad (decisions §14).
+    burned_in_annotation = models.CharField(max_length=8, blank=True)
 
     class Meta:
         ordering = ["series_number", "series_uid", "instance_number", "id"]
 
+    @property
+    def may_go_abroad(self) -> bool:
+        return self.burned_in_annotation.strip().upper() == "NO"
+
     def __str__(self) -> str:
         return f"{self.modality} {self.series_number}/{self.instance_number} {self.sop_uid}"
+
+
+class PacsPoll(models.Model):
+    """Where `farcare imaging import-from-pacs` got to with a PACS: the time of its last
+    finished poll (the next asks QIDO-RS for studies since the day before it)."""
+
+    pacs_url = models.CharField(max_length=300, unique=True)
+    polled_at = models.DateTimeField()
+    studies_registered = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.pacs_url} @ {self.polled_at:%Y-%m-%d %H:%M}"

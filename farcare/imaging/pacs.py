@@ -348,6 +348,12 @@ class DicomWebPacs:
             key=lambda i: (i.series_uid, i.number if i.number is not None else 0),
         )
 
+    def qido(self, level: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """A QIDO-RS search at `level` ("studies", "series", "instances") as DICOM JSON,
+        with dicomweb-client's arguments (search_filters, fields, study_instance_uid ...)."""
+        found = self._call(f"search_for_{level}", **kwargs)
+        return list(found or [])
+
     def retrieve(self, ref: InstanceRef) -> Dataset:
         key = (self.url, ref.sop_uid)
         content = _recent.get(key)

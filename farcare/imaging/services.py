@@ -39,6 +39,7 @@ from farcare.signatures.services import sign_document
 from .access import is_reader
 from .dicom import read_dicom
 from .models import ImagingInstance, ImagingStudy, ReadingStatus
+from .notices import after_report_signed, after_study_arrived
 from .pacs import InstanceRef, Pacs, configured_pacs, pacs_for_storage
 from .reading_rules import IllegalReadingMove, next_reading_status, reading_due
 from .report_document import DOCUMENT_TYPE, draft_digest, report_document
@@ -159,7 +160,10 @@ def study_store(
                 modality=_text(first, "Modality", 8) or "OT",
                 body_site=_text(first, "BodyPartExamined", 40),
                 description=_text(first, "StudyDescription", 200),
-                accession_number=_text(first, "AccessionNumber", 32),
+                # The order's placer number is the accession number the hub knows it by.
+                accession_number=order.placer_number
+                if order is not None
+                else _text(first, "AccessionNumber", 32),
                 started_at=_started_at(first, facility),
                 storage=pacs.storage,
                 priority=priority,
@@ -181,6 +185,7 @@ def study_store(
                 instance_number=_int(ds, "InstanceNumber"),
                 frames=max(_int(ds, "NumberOfFrames") or 1, 1),
                 size=len(content),
+                burned_in_annotation=_text(ds, "BurnedInAnnotation", 8).upper(),
             )
             instance.file.name = where.get(sop_uid, "")
             instance.save()
@@ -195,6 +200,8 @@ def study_store(
             record=study,
             details={"instances_added": len(new), "storage": study.storage},
         )
+        if existing is None:
+            after_study_arrived(study)
     return study
 
 
@@ -417,4 +424,5 @@ def study_report_sign(
             record=report,
             details={"event": "imaging report signed", "study": str(locked.uuid)},
         )
+        after_report_signed(locked)
     return report

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid as uuid_module
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import messages
@@ -167,11 +168,37 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
+def _abroad_series(series: list[SeriesSlices]) -> list[SeriesSlices]:
+    """What a reader abroad is offered: in each series only the images marked free of burned-in
+    annotation, and only the series left with any (decisions §14)."""
+    kept = (replace(one, instances=[i for i in one.instances if i.may_go_abroad]) for one in series)
+    return [one for one in kept if one.instances]
+
+
 def _viewer_context(request: HttpRequest, study: ImagingStudy, view: StudyView) -> dict[str, Any]:
     series = study_series(study)
+    withheld = ""
+    if view.pseudonymised:
+        offered = _abroad_series(series)
+        if not offered and series:
+            withheld = _(
+                "None of this study's images may be sent abroad: they may have identifiers "
+                "burned into their pixels."
+            )
+        elif sum(len(s.instances) for s in offered) < sum(len(s.instances) for s in series):
+            withheld = _(
+                "Images that may have identifiers burned into their pixels are not sent abroad."
+            )
+        series = offered
     chosen = min(max(_int(request.GET.get("s"), 0), 0), max(len(series) - 1, 0))
     current: SeriesSlices | None = series[chosen] if series else None
-    context: dict[str, Any] = {"s": study, "view": view, "series": series, "si": chosen}
+    context: dict[str, Any] = {
+        "s": study,
+        "view": view,
+        "series": series,
+        "si": chosen,
+        "withheld": withheld,
+    }
     context["patient"] = patient_label(study, view)
     if current is None:
         return context
@@ -243,7 +270,19 @@ def frame(
 ) -> HttpResponse:
     found = get_object_or_404(ImagingStudy.objects.select_related("patient"), uuid=study_uuid)
     instance = get_object_or_404(found.instances, sop_uid=sop_uid)
-    _authorise(request, found, audit=False, what="frame")
+    view = _authorise(request, found, audit=False, what="frame")
+    if view.pseudonymised and not instance.may_go_abroad:
+        audit_record(
+            accessor=Accessor.from_request(request),
+            action=AuditAction.DENIED,
+            patient_uuid=found.patient.uuid,
+            record=found,
+            outcome="denied",
+            details={"wanted": "frame", "burned_in_annotation": instance.burned_in_annotation},
+        )
+        raise PermissionDenied(
+            _("This image may have identifiers burned into its pixels; it is not sent abroad.")
+        )
     preset = find_preset(request.GET.get("w", ""), instance.modality)
     px = viewport(_int(request.GET.get("px"), FRAME_PX))
     fmt = "webp" if "image/webp" in request.headers.get("Accept", "image/webp") else "jpeg"

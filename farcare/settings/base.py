@@ -231,12 +231,20 @@ FARCARE_IMAGING_FRAME_QUALITY = env_int("FARCARE_IMAGING_FRAME_QUALITY", 70)
 # Hours to report a study, by priority; the defaults (farcare/imaging/reading_rules.py) are
 # stat 1, asap 4, urgent 24, routine 72.
 FARCARE_IMAGING_READ_HOURS: dict[str, int] = {}
+# `farcare imaging import-from-pacs`: where studies a modality sent straight to the PACS were
+# made when no order names them (a facility's UUID or name), and how far back the first poll looks.
+FARCARE_PACS_FACILITY = os.environ.get("FARCARE_PACS_FACILITY", "")
+FARCARE_PACS_IMPORT_FIRST_DAYS = env_int("FARCARE_PACS_IMPORT_FIRST_DAYS", 7)
 
 # Diagnostics (farcare/diagnostics): a critical value must be acknowledged within this many
 # minutes before it escalates; a result that needs a clinician's review first (urine hCG and
 # troponins unless listed here, comma-separated LOINC) reaches the patient after the review or
 # after this many hours.
 FARCARE_CRITICAL_ACK_MINUTES = env_int("FARCARE_CRITICAL_ACK_MINUTES", 30)
+# ... and, still unacknowledged this long after that, again to the region's coordinators.
+FARCARE_CRITICAL_SECOND_ESCALATION_MINUTES = env_int(
+    "FARCARE_CRITICAL_SECOND_ESCALATION_MINUTES", 30
+)
 FARCARE_RESULTS_RELEASE_HOURS = env_int("FARCARE_RESULTS_RELEASE_HOURS", 72)
 FARCARE_RESULTS_REVIEW_CODES = env_list("FARCARE_RESULTS_REVIEW_CODES", []) or None
 

@@ -131,6 +131,10 @@ class PullOut(Schema):
     patients: list[dict[str, Any]]
     consents: list[dict[str, Any]]
     consultations: list[dict[str, Any]]
+    # Diagnostic orders ("orders": with their tests and tubes) and reports ("reports": with
+    # every version of their values and their critical alerts) of the station's patients
+    # (sync.diagnostics_records).
+    diagnostics: dict[str, list[dict[str, Any]]]
 
 
 def _ip(request: HttpRequest) -> str | None:

@@ -30,10 +30,12 @@ from farcare.consults.models import Consultation
 from farcare.consults.services import RequestData, consult_submit, message_post
 from farcare.consults.workflow import IllegalTransition
 from farcare.core.bearer import Bearer, new_token, token_digest
+from farcare.diagnostics.models import Capability, PerformerRoute
 from farcare.network.models import Facility, Organisation, ReferralLink, Settlement, Specialty
 from farcare.patients.models import Consent, Patient
 from farcare.patients.services import consent_record, patient_register, patient_update
 
+from . import diagnostics_hub
 from .models import PatientConflict, Receipt, Station
 from .records import consultation_copy, patient_data, patient_fields, patient_record
 
@@ -134,6 +136,9 @@ def reference_data(station: Station) -> str:
         *Facility.objects.all(),
         *ReferralLink.objects.all(),
     ]
+    # The routes of diagnostic orders, so that a post routes an order offline (and knows where
+    # its tubes go) as the hub would.
+    objects += [*Capability.objects.all(), *PerformerRoute.objects.all()]
     text: str = serializers.serialize("json", objects)
     users = staff_data(station, active_only=True)
     return text[:-1] + ("," if len(text) > 2 and len(users) > 2 else "") + users[1:]
@@ -170,6 +175,12 @@ def _apply(station: Station, item: dict[str, Any], ip: str | None) -> dict[str, 
     if done is not None:
         return {"id": str(op_id), "status": "duplicate", "result": done.result}
     payload = item.get("payload") or {}
+    if not isinstance(payload, dict):
+        return {
+            "id": str(op_id),
+            "status": "refused",
+            "message": _("The record is incomplete or malformed."),
+        }
     try:
         actor = _actor(station, payload.get("actor"))
         handler = HANDLERS.get(kind)
@@ -185,7 +196,19 @@ def _apply(station: Station, item: dict[str, Any], ip: str | None) -> dict[str, 
                 if done is None:
                     raise
                 return {"id": str(op_id), "status": "duplicate", "result": done.result}
-            except (ValidationError, PermissionDenied, IllegalTransition) as error:
+            except PermissionDenied as error:
+                # The refusal's own audit record went with the rolled-back transaction: kept
+                # again here, linked to the patient where the policy named one.
+                patient = getattr(error, "patient", None)
+                audit_record(
+                    accessor=Accessor(actor, ip, "sync"),
+                    action=AuditAction.DENIED,
+                    patient_uuid=patient.uuid if patient is not None else None,
+                    outcome="denied",
+                    details={"sync": kind, "op": str(op_id), "reason": _message(error)},
+                )
+                raise SyncRefused(_message(error)) from error
+            except (ValidationError, IllegalTransition) as error:
                 raise SyncRefused(_message(error)) from error
             except (KeyError, TypeError, ValueError) as error:
                 # A malformed item is refused on its own; the rest of the push goes on.
@@ -349,6 +372,7 @@ HANDLERS: dict[str, Callable[[Station, Accessor, dict[str, Any]], dict[str, Any]
     "consent.record": _consent,
     "consult.submit": _consult_submit,
     "message.post": _message_post,
+    **diagnostics_hub.HANDLERS,
 }
 
 
@@ -377,6 +401,7 @@ def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
         .order_by("updated_at", "pk")
     )
     consents = Consent.objects.filter(patient__in=station_patients(station.facility))
+    cutoff: datetime | None = None
     if since:
         try:
             cutoff = datetime.fromisoformat(since) - CURSOR_OVERLAP
@@ -389,7 +414,12 @@ def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
         consents = consents.filter(Q(granted_at__gte=cutoff) | Q(revoked_at__gte=cutoff))
     patient_list = [patient_record(p) for p in patients]
     copies = [consultation_copy(c) for c in consultations]
-    read = sorted({p["uuid"] for p in patient_list} | {c["patient"] for c in copies})
+    diagnostics = diagnostics_hub.changes(station, cutoff)
+    read = sorted(
+        {p["uuid"] for p in patient_list}
+        | {c["patient"] for c in copies}
+        | {d["patient"] for part in diagnostics.values() for d in part}
+    )
     if read:
         # Each patient sent is linked to this record, so their "who looked at my record" shows
         # the pull (the list itself is hashed in the record's details as "patients_shown").
@@ -417,6 +447,7 @@ def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
             for c in consents.select_related("patient")
         ],
         "consultations": copies,
+        "diagnostics": diagnostics,
     }
 
 

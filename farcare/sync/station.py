@@ -37,6 +37,7 @@ from farcare.consults.workflow import mirror
 from farcare.network.models import Facility
 from farcare.patients.models import Consent, Patient
 
+from . import diagnostics_mirror
 from .linkrate import Estimate, RateMeter, TimeLeft
 from .models import (
     PENDING_STATES,
@@ -784,6 +785,7 @@ def pull(link: Link, config: StationConfig) -> int:
             _mirror_consent(record, config)
         for copy in answer["consultations"]:
             _mirror_consultation(copy)
+        diagnostics = diagnostics_mirror.mirror(answer.get("diagnostics") or {})
         if answer["patients"]:
             audit_record(
                 accessor=Accessor(None, None, "sync"),
@@ -796,7 +798,7 @@ def pull(link: Link, config: StationConfig) -> int:
         )
     for copy in answer["consultations"]:
         _fetch_conclusion(link, copy)
-    return len(answer["patients"]) + len(answer["consultations"])
+    return len(answer["patients"]) + len(answer["consultations"]) + diagnostics
 
 
 STAFF_UPDATES = ("first_name", "last_name", "email", "role", "is_active")

@@ -137,8 +137,8 @@ def test_the_laboratorys_flags_and_range_come_before_ours(dx):
 @pytest.mark.parametrize(
     "override, field",
     [
-        ({"family": "Петрова"}, "patient.family"),
-        ({"birth_date": "1981-05-17"}, "patient.birth_date"),
+        ({"family": "Петрова"}, "patient"),
+        ({"birth_date": "1981-05-17"}, "patient"),
         ({"identifiers": (("SNILS", "00000000000"),)}, "patient"),
         ({"identifiers": ()}, "patient"),
     ],

@@ -83,7 +83,7 @@ def test_an_unknown_patient_is_ae_and_a_later_resend_is_stored(
     code, control_id, text = read_ack(send(listener, message.build()))
 
     assert (code, control_id) == ("AE", "CBC-3")
-    assert "No patient" in text
+    assert "could not be matched" in text
     assert DiagnosticReport.objects.count() == 0
     # The patient is registered meanwhile; the laboratory sends the message again.
     laboratory.patient.snils = "11223344595"

@@ -20,8 +20,9 @@ from farcare.diagnostics.models import DiagnosticOrder
 from farcare.imaging import samples
 from farcare.imaging.models import ImagingStudy
 from farcare.imaging.services import study_from_attachment
+from farcare.patients.models import ConsentKind
 from tests.conftest import logged_in, make_user
-from tests.factories import SpecialtyFactory
+from tests.factories import ConsentFactory, SpecialtyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +77,7 @@ def test_another_regions_radiologist_neither_lists_nor_opens_the_study(reading):
 
 
 def test_a_reader_abroad_sees_the_study_but_never_the_patients_identity(reading):
+    ConsentFactory(patient=reading.patient, kind=ConsentKind.TRANSFER_ABROAD)
     study = reading.store_ct()
     ImagingStudy.objects.filter(pk=study.pk).update(
         reading_facility=reading.abroad_radiologist.facility

@@ -6,6 +6,7 @@ one with what was done; the time from the result to the acknowledgement is shown
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -23,7 +24,7 @@ from farcare.audit.services import Accessor, audit_record
 from farcare.consults.case_rows import age_words, sex_word, short_name
 
 from .. import catalogue, selectors
-from ..models import AlertStatus, CriticalAlert
+from ..models import AlertStatus, CriticalAlert, Interpretation
 from ..services.critical import critical_acknowledge, may_acknowledge
 from . import words
 from .common import errors_to_form, language, staff_only, user_of
@@ -42,6 +43,32 @@ class AlertRow:
     unit: str
     meaning: str
     overdue: bool
+    # The laboratory corrected the value since: the alert stays open until acknowledged, and
+    # shows what the value is now.
+    corrected: Correction | None = None
+
+
+@dataclass(frozen=True)
+class Correction:
+    value: str
+    unit: str
+    meaning: str
+    issued_at: datetime
+    still_critical: bool
+
+
+def _correction(alert: CriticalAlert, lang: str) -> Correction | None:
+    now = selectors.latest_version(alert.observation)
+    if now.pk == alert.observation.pk:
+        return None
+    return Correction(
+        value=_number(now),
+        unit=words.unit(now.unit, lang),
+        meaning=str(INTERPRETATION_WORDS.get(now.interpretation, "")),
+        issued_at=now.issued_at,
+        still_critical=now.interpretation
+        in (Interpretation.CRITICAL_LOW, Interpretation.CRITICAL_HIGH),
+    )
 
 
 def _rows(alerts: list[CriticalAlert]) -> list[AlertRow]:
@@ -63,6 +90,7 @@ def _rows(alerts: list[CriticalAlert]) -> list[AlertRow]:
                 unit=words.unit(obs.unit, lang),
                 meaning=str(INTERPRETATION_WORDS.get(obs.interpretation, "")),
                 overdue=alert.status != AlertStatus.ACKNOWLEDGED and alert.ack_deadline < now,
+                corrected=_correction(alert, lang),
             )
         )
     return rows

@@ -73,6 +73,24 @@ def staff_only(request: HttpRequest) -> None:
         raise PermissionDenied(_("Your own results are on the page “My results”."))
 
 
+PERFORMING_ROLES = (Role.LABORATORY, Role.RADIOLOGIST)
+
+
+def performer_only(request: HttpRequest, *, record: Any, performer_id: int | None) -> None:
+    """Laboratory and radiology staff open only what their own facility performs (or reads);
+    anything else is refused (audited, 403)."""
+    user = user_of(request)
+    if user.role in PERFORMING_ROLES and (
+        user.facility_id is None or user.facility_id != performer_id
+    ):
+        refuse(
+            request,
+            record=record,
+            patient_uuid=record.patient.uuid,
+            reason=_("Only the facility that performs this work may open it."),
+        )
+
+
 def load_order(request: HttpRequest, order_uuid: Any) -> DiagnosticOrder:
     """The order, if the policy lets this user see its patient (audited either way)."""
     staff_only(request)
@@ -82,6 +100,7 @@ def load_order(request: HttpRequest, order_uuid: Any) -> DiagnosticOrder:
         ),
         uuid=order_uuid,
     )
+    performer_only(request, record=order, performer_id=order.performer_id)
     authorise(
         accessor=Accessor.from_request(request),
         patient=order.patient,
@@ -112,6 +131,7 @@ def load_report(request: HttpRequest, report_uuid: Any) -> DiagnosticReport:
         ),
         uuid=report_uuid,
     )
+    performer_only(request, record=report, performer_id=report.performer_id)
     authorise(
         accessor=Accessor.from_request(request),
         patient=report.patient,

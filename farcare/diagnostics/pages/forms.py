@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -135,6 +136,10 @@ class RejectForm(forms.Form):
 def parse_value(text: str) -> Decimal | None:
     """A typed number as a laboratory writes it: "5,1" or "5.1", spaces between thousands."""
     cleaned = "".join(text.split()).replace(",", ".").replace("−", "-")
+    # Digits and one decimal point only: "6e0" or "Infinity" are not how a result is written,
+    # and would reach the service as text it cannot interpret.
+    if not re.fullmatch(r"[-+]?\d+(?:\.\d+)?", cleaned):
+        return None
     try:
         number = Decimal(cleaned)
     except InvalidOperation:

@@ -4,6 +4,7 @@ specimens and labels, cancelling, and the list of the facility's orders."""
 
 from __future__ import annotations
 
+import uuid as uuid_lib
 from typing import Any
 
 from django.contrib import messages
@@ -73,12 +74,21 @@ def _code_choices() -> list[tuple[str, str]]:
     return [(e.code, e.code) for e in catalogue.entries()]
 
 
+def _as_uuid(raw: Any) -> uuid_lib.UUID | None:
+    """A consultation's id from the address or the form; anything else is no consultation."""
+    try:
+        return uuid_lib.UUID(str(raw)) if raw else None
+    except ValueError:
+        return None
+
+
 def _ordering_facility(request: HttpRequest, consultation_uuid: Any) -> Facility | None:
     """Where the order is placed from: the clinician's facility; for a consultant ordering
     from a conclusion, the facility that asked (as `order_place` decides)."""
     user = user_of(request)
-    if user.role == Role.CONSULTANT and consultation_uuid:
-        consultation = Consultation.objects.filter(uuid=consultation_uuid).first()
+    wanted = _as_uuid(consultation_uuid)
+    if user.role == Role.CONSULTANT and wanted:
+        consultation = Consultation.objects.filter(uuid=wanted).first()
         return consultation.requesting_facility if consultation else None
     return user.facility
 
@@ -100,7 +110,10 @@ def _from_consultation(request: HttpRequest, patient: Patient) -> dict[str, Any]
     raw = request.GET.get("consultation", "")
     if not raw:
         return {}
-    consultation = Consultation.objects.filter(uuid=raw, patient=patient).first()
+    wanted = _as_uuid(raw)
+    consultation = (
+        Consultation.objects.filter(uuid=wanted, patient=patient).first() if wanted else None
+    )
     if consultation is None or not decide_consult(user_of(request), consultation).allowed:
         return {}
     conclusion = consultation.conclusions.order_by("-version").first()

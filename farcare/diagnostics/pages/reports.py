@@ -24,10 +24,24 @@ from farcare.audit.services import Accessor
 from farcare.patients.models import Patient
 
 from .. import catalogue, selectors
-from ..models import DiagnosticOrder, DiagnosticReport, Interpretation, ResultObservation
+from ..models import (
+    Category,
+    DiagnosticOrder,
+    DiagnosticReport,
+    Interpretation,
+    ResultObservation,
+)
 from ..services.results import report_review
 from . import words
-from .common import errors_to_form, language, load_report, staff_only, user_of
+from .common import (
+    PERFORMING_ROLES,
+    errors_to_form,
+    language,
+    load_report,
+    refuse,
+    staff_only,
+    user_of,
+)
 from .forms import ReviewForm
 from .rows import CRITICAL, flag_of, order_rows, prefetched
 
@@ -92,6 +106,17 @@ def values_of(report: DiagnosticReport, lang: str) -> list[Value]:
     return out
 
 
+def _imaging_study(user: Any, report: DiagnosticReport) -> Any:
+    """The study a radiologist's report is of, when this user may open it in the viewer."""
+    if report.category != Category.IMAGING:
+        return None
+    from farcare.imaging.access import decide_study
+    from farcare.imaging.models import ImagingStudy
+
+    study = ImagingStudy.objects.select_related("patient").filter(report=report).first()
+    return study if study is not None and decide_study(user, study).allowed else None
+
+
 def _report_context(request: HttpRequest, report: DiagnosticReport, **forms: Any) -> dict[str, Any]:
     lang = language()
     user = user_of(request)
@@ -112,6 +137,7 @@ def _report_context(request: HttpRequest, report: DiagnosticReport, **forms: Any
             and user.role in (Role.CLINICIAN, Role.CONSULTANT, Role.COORDINATOR)
         ),
         "review_form": forms.get("review_form") or ReviewForm(initial={"version": report.version}),
+        "imaging_study": _imaging_study(user, report),
         "alerts": list(
             report.observations.filter(critical_alerts__isnull=False)
             .values_list("critical_alerts__uuid", "critical_alerts__status")
@@ -160,6 +186,14 @@ def patient_results(request: HttpRequest, patient_uuid: str) -> HttpResponse:
     staff_only(request)
     patient = get_object_or_404(Patient, uuid=patient_uuid)
     user = user_of(request)
+    if user.role in PERFORMING_ROLES:
+        # Laboratory and radiology staff work from their worklists, not a patient's history.
+        refuse(
+            request,
+            record=patient,
+            patient_uuid=patient.uuid,
+            reason=_("A patient's results are for the clinicians caring for them."),
+        )
     authorise(
         accessor=Accessor.from_request(request),
         patient=patient,

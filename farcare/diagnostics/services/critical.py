@@ -3,6 +3,8 @@ result's arrival (kept as `acknowledged_at - raised_at`, shown and measured)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +14,7 @@ from farcare.access.policy import Action, decide
 from farcare.accounts.models import Role
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
+from farcare.core.ports import replication
 
 from ..models import AlertStatus, CriticalAlert
 from ..workflow import check_version
@@ -33,8 +36,15 @@ def may_acknowledge(alert: CriticalAlert, user: object) -> bool:
 
 
 def critical_acknowledge(
-    *, accessor: Accessor, alert: CriticalAlert, action_taken: str, version: int
+    *,
+    accessor: Accessor,
+    alert: CriticalAlert,
+    action_taken: str,
+    version: int,
+    acknowledged_at: datetime | None = None,
 ) -> CriticalAlert:
+    """`acknowledged_at`: when it was acknowledged, if before now (at a post with no link,
+    the feldsher acted then; the acknowledgement reaches the hub later)."""
     if not may_acknowledge(alert, accessor.user):
         audit_record(
             accessor=accessor,
@@ -62,7 +72,10 @@ def critical_acknowledge(
             raise ValidationError(_("This alert was already acknowledged."))
         check_version(locked.version, version)
         locked.status = AlertStatus.ACKNOWLEDGED
-        locked.acknowledged_at = timezone.now()
+        now = timezone.now()
+        locked.acknowledged_at = (
+            min(max(acknowledged_at, locked.raised_at), now) if acknowledged_at else now
+        )
         locked.acknowledged_by = accessor.user
         locked.action_taken = action_taken
         locked.version += 1
@@ -87,4 +100,5 @@ def critical_acknowledge(
                 "action_taken": action_taken,
             },
         )
+        replication().alert_acknowledged(alert=locked, actor=accessor.user)
     return locked

@@ -13,14 +13,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from farcare.access.policy import Action, consult_sides, is_abroad
+from farcare.access.policy import Action, is_abroad
 from farcare.access.services import require
 from farcare.accounts.models import Role
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor
 from farcare.consults.models import Consultation
 from farcare.consults.numbering import next_number
-from farcare.consults.workflow import Side as ConsultSide
+from farcare.core.ports import replication
 from farcare.network.models import Facility
 from farcare.patients.models import Patient
 
@@ -69,10 +69,25 @@ def _ordering_facility(accessor: Accessor, consultation: Consultation | None) ->
     if (
         user.role == Role.CONSULTANT
         and consultation is not None
-        and ConsultSide.CONSULTANT in consult_sides(user, consultation)
+        # Assigned now, not merely able to claim the consultation.
+        and consultation.assignments.filter(consultant=user, ended_at__isnull=True).exists()
     ):
         return consultation.requesting_facility
     raise PermissionDenied(_("Only a clinician in the network may order tests."))
+
+
+def _check_performer(performer: Facility, ordering: Facility, category: str, modality: str) -> None:
+    """A performer the caller chose (FHIR, a station) must be one the routing offers for the
+    ordering facility, and in the home country."""
+    home = getattr(settings, "FARCARE_HOME_COUNTRY", "RU")
+    offered = routing.alternatives(ordering=ordering, category=category, modality=modality)
+    if performer.country != home or performer.pk not in {facility.pk for facility in offered}:
+        raise ValidationError(
+            {
+                "performer": _("%(facility)s does not perform these tests for %(ordering)s.")
+                % {"facility": performer.name, "ordering": ordering.name}
+            }
+        )
 
 
 def _check(category: str, codes: list[str], reason: str, priority: str) -> list[str]:
@@ -117,9 +132,13 @@ def order_place(
     consultation: Consultation | None = None,
     performer: Facility | None = None,
     specimen_kind: str | None = None,
+    uuid: uuid_lib.UUID | None = None,
+    placer_number: str = "",
 ) -> DiagnosticOrder:
     """Place an order. The same client token never makes a second order (a double click, a
-    retried POST): the first one is returned."""
+    retried POST): the first one is returned. `uuid` and `placer_number`: an order placed
+    offline at a station keeps at the hub what the post gave it (the tubes' labels carry the
+    number)."""
     existing = DiagnosticOrder.objects.filter(client_token=client_token).first()
     if existing is not None:
         if existing.patient_id != patient.pk or existing.orderer_id != getattr(
@@ -140,10 +159,13 @@ def order_place(
     modality = next(
         (item.modality for code in known if (item := catalogue.entry(code)) and item.modality), ""
     )
+    if performer is not None:
+        _check_performer(performer, ordering, category, modality)
     performer = performer or routing.performer_for(
         ordering=ordering, category=category, modality=modality
     )
-    if performer is None:
+    if performer is None and not replication().is_station():
+        # A station that cannot route (its copy of the routes is older) leaves it to the hub.
         raise ValidationError(
             {
                 "codes": _(
@@ -167,10 +189,20 @@ def order_place(
             performer,
             specimen_kind,
             decision.purpose,
+            uuid,
+            placer_number,
         )
     except IntegrityError:
-        # Another submission with this token committed first: that one is the order.
-        return DiagnosticOrder.objects.get(client_token=client_token)
+        # Another submission with this token committed first: that one is the order, if it is
+        # this person's for this patient. A clash on the number or id is another order's.
+        existing = DiagnosticOrder.objects.filter(client_token=client_token).first()
+        if existing is None:
+            raise ValidationError(_("This order's number or identifier is already used.")) from None
+        if existing.patient_id != patient.pk or existing.orderer_id != getattr(
+            accessor.user, "pk", None
+        ):
+            raise PermissionDenied(_("This form was used for another order.")) from None
+        return existing
 
 
 @transaction.atomic
@@ -184,13 +216,17 @@ def _place(
     client_token: uuid_lib.UUID,
     consultation: Consultation | None,
     ordering: Facility,
-    performer: Facility,
+    performer: Facility | None,
     specimen_kind: str | None,
     purpose: str,
+    uuid: uuid_lib.UUID | None = None,
+    placer_number: str = "",
 ) -> DiagnosticOrder:
     assert accessor.user is not None
     now = timezone.now()
+    extra = {"uuid": uuid} if uuid is not None else {}
     order = DiagnosticOrder.objects.create(
+        **extra,
         client_token=client_token,
         patient=patient,
         orderer=accessor.user,
@@ -201,7 +237,8 @@ def _place(
         priority=priority,
         reason=reason,
         status=OrderStatus.ACTIVE,
-        placer_number=next_number(series=ORDER_SERIES, moment=now),
+        placer_number=placer_number
+        or next_number(series=replication().number_series(ORDER_SERIES), moment=now),
         placed_at=now,
         due_at=now + timedelta(minutes=due_minutes(priority)),
     )
@@ -236,10 +273,11 @@ def _place(
             "placer_number": order.placer_number,
             "codes": codes,
             "priority": priority,
-            "performer": str(performer.uuid),
+            "performer": str(performer.uuid) if performer else "",
         },
         purpose,
     )
+    replication().order_placed(order=order, actor=accessor.user)
     return order
 
 
@@ -269,4 +307,5 @@ def order_cancel(
             AuditAction.UPDATE,
             {"event": "cancel", "reason": reason},
         )
+        replication().order_cancelled(order=order, actor=accessor.user, reason=reason)
     return order

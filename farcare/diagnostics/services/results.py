@@ -31,10 +31,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from farcare.access.policy import Action, decide
+from farcare.access.policy import Action, decide, is_abroad
 from farcare.accounts.models import Role, User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
+from farcare.core.ports import replication
 from farcare.network.models import Facility
 from farcare.patients.models import Patient
 
@@ -44,7 +45,9 @@ from ..interpretation import (
     HIGH,
     Range,
     interpret,
+    interpret_bound,
     is_critical,
+    parse_bound,
     parse_decimal,
     parse_range,
     range_text,
@@ -122,6 +125,15 @@ def _sending_facility(accessor: Accessor, report: LabReportIn) -> Facility | Non
     return None
 
 
+def _may_send(user: User | None) -> bool:
+    """Whether the sender may report results at all: asked before the patient is matched, so
+    that one who may not learns nothing about who is registered. The HL7 listener (no user),
+    laboratory and radiology staff and system clients; never from abroad."""
+    if user is None:
+        return True
+    return user.role in (Role.LABORATORY, Role.RADIOLOGIST, Role.SYSTEM) and not is_abroad(user)
+
+
 def _may_report(user: User | None, patient: Patient, performer: Facility | None) -> bool:
     """The HL7 listener (no user: its peers are configured) and system clients in the
     patient's scope may deliver; laboratory staff only for their own laboratory."""
@@ -170,6 +182,13 @@ def _content_hash(report: LabReportIn) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+# What the columns hold (DecimalField(max_digits=14, decimal_places=4), a small positive
+# integer): anything larger is refused here rather than failing in the database, or, on SQLite,
+# being stored and failing on every later read.
+MAX_MAGNITUDE = Decimal(10) ** 10
+MAX_SEQUENCE = 32767
+
+
 def _check(report: LabReportIn) -> None:
     if report.source not in ResultSource.values:
         raise ReportRefused(_("Unknown source of results."), field="source")
@@ -195,6 +214,19 @@ def _check(report: LabReportIn) -> None:
             raise ReportRefused(
                 _("Unknown value type %(type)s.") % {"type": result.value_type},
                 field=f"{where}.value_type",
+            )
+        if not 0 <= result.sequence <= MAX_SEQUENCE:
+            raise ReportRefused(_("A value's position in its report is out of range."), field=where)
+        number = parse_decimal(result.value) if result.value_type == ValueType.NUMBER else None
+        reference = parse_range(result.reference_range)
+        if any(
+            part is not None and abs(part) >= MAX_MAGNITUDE
+            for part in (number, reference.low, reference.high)
+        ):
+            raise ReportRefused(
+                _("The value %(value)s or its range is too large to be a result.")
+                % {"value": result.value},
+                field=f"{where}.value",
             )
         key = (result.code.strip(), result.sequence)
         if key in seen:
@@ -254,7 +286,13 @@ def _values(
                 critical = limit[0]
             else:
                 warnings.append(f"{code}: unit {unit} differs from the critical limit's {limit[1]}")
-        computed = interpret(number, reference, critical) if number is not None else ""
+        bounded = parse_bound(result.value) if number is None else None
+        if number is not None:
+            computed = interpret(number, reference, critical)
+        elif bounded is not None:
+            computed = interpret_bound(*bounded, reference, critical)
+        else:
+            computed = ""
         interpretation = sent_interpretation(result.flags) or computed
         if is_critical(computed) and not is_critical(interpretation):
             # The laboratory flagged it H or L, but it is beyond our critical limit.
@@ -306,6 +344,14 @@ def _same(old: ResultObservation, value: _Value) -> bool:
 
 def report_receive(*, accessor: Accessor, report: LabReportIn) -> ReceiveOutcome:
     _check(report)
+    if not _may_send(accessor.user):
+        audit_record(
+            accessor=accessor,
+            action=AuditAction.DENIED,
+            outcome="denied",
+            details={"wanted": "report_receive"},
+        )
+        raise PermissionDenied(_("You may not send results for this patient or order."))
     patient = _find_patient_or_refuse(report)
     order = _find_order(report, patient)
     performer = order.performer if order is not None else _sending_facility(accessor, report)
@@ -390,8 +436,16 @@ def _store(
     effective = report.effective_at or issued
     item = catalogue.entry(report.code)
     status = REPORT_STATUS[report.status]
+    # Two first deliveries of one report at once (a doubled page, two messages) would each find
+    # no report yet; the order's row (or the patient's, for results without one) serialises them.
+    if order is not None:
+        DiagnosticOrder.objects.select_for_update(of=("self",)).filter(pk=order.pk).first()
+    else:
+        Patient.objects.select_for_update(of=("self",)).filter(pk=patient.pk).first()
     stored = _existing(report, patient, order)
     created = stored is None
+    # Released before this delivery: a correction now tells the patient and the orderer again.
+    was_released = stored is not None and stored.released_at is not None
     codes = {report.code, *(result.code for result in report.results)}
     if stored is None:
         stored = DiagnosticReport.objects.create(
@@ -463,6 +517,7 @@ def _store(
             issued_at=issued,
             sequence=value.result.sequence,
         )
+        row.first_uuid = (old.first_uuid or old.uuid) if old is not None else row.uuid
         new_rows.append(row)
         if old is not None:
             replaced.append((old, row))
@@ -508,7 +563,11 @@ def _store(
             "released": bool(released),
         },
     )
-    if order is not None and new_rows and not alerts_made:
+    if was_released and replaced:
+        alerts.result_updated(patient.user)
+        if order is not None:
+            alerts.results_corrected(order)
+    elif order is not None and new_rows and not alerts_made:
         alerts.results_in(order)
     return ReceiveOutcome(
         report_uuid=str(stored.uuid),
@@ -652,4 +711,5 @@ def report_review(
             record=locked,
             details={"released": released},
         )
+        replication().report_reviewed(report=locked, actor=user)
     return locked

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor
+from farcare.core.ports import replication
 
 from .. import alerts
 from ..models import DiagnosticOrder, RejectionReason, Specimen, SpecimenStatus
@@ -72,6 +73,7 @@ def specimen_collect(
             fields=("collected_at", "collected_by"),
         )
         _audit(accessor, specimen, "collect", at=specimen.collected_at.isoformat())
+        replication().specimen_changed(specimen=specimen, actor=accessor.user, event="collect")
     return specimen
 
 
@@ -105,6 +107,7 @@ def specimen_ship(
                 fields=("batch", "transport", "shipped_at"),
             )
             _audit(accessor, specimen, "ship", batch=batch, transport=transport)
+            replication().specimen_changed(specimen=specimen, actor=accessor.user, event="ship")
             shipped.append(specimen)
     return shipped
 
@@ -157,7 +160,8 @@ def specimen_reject(
             expected_version=version,
             fields=("rejected_at", "rejection_reason", "rejection_note"),
         )
-        order = specimen.order
+        # Locked: two tubes of one order rejected at once must not compute the same new label.
+        order = DiagnosticOrder.objects.select_for_update(of=("self",)).get(pk=specimen.order_id)
         count = Specimen.objects.filter(order=order).count()
         replacement = Specimen.objects.create(
             order=order, kind=specimen.kind, label=f"{order.placer_number}-{count + 1}"

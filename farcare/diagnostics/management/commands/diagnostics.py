@@ -22,7 +22,11 @@ class Command(BaseCommand):
         interval = options["loop"]
         while True:
             report = watch_diagnostics()
-            for label, items in (("escalated", report.escalated), ("released", report.released)):
+            for label, items in (
+                ("escalated", report.escalated),
+                ("escalated again", report.escalated_again),
+                ("released", report.released),
+            ):
                 if items:
                     self.stdout.write(f"{label}: {', '.join(items)}")
             if not interval:

@@ -281,6 +281,11 @@ def _value(observation: dict[str, Any], path: str) -> tuple[str, str, str]:
                 f"Units are UCUM ({systems.UCUM}).", [f"{path}.valueQuantity.system"]
             )
         unit = str(quantity.get("code") or quantity.get("unit") or "")
+        comparator = str(quantity.get("comparator") or "")
+        if comparator:
+            # "<0.01" is not 0.01: kept as the text it is (as HL7 SN with a comparator is), so
+            # no range, critical limit or troponin rule reads it as an exact number.
+            return "ST", f"{comparator}{_decimal_text(quantity['value'])}", unit
         return "NM", _decimal_text(quantity["value"]), unit
     if observation.get("valueString") is not None:
         return "ST", str(observation["valueString"]), ""

@@ -4,11 +4,12 @@ a part of the Observation type beside the vital signs (composite.py).
 A value is never changed: a correction is a new row, and the row it corrects points at it
 (`superseded_by`). Here the whole chain is one Observation whose id is the first row's UUID; it
 shows the latest row (status `corrected` once corrected), and each earlier row is a version in
-its `_history`. `valueQuantity` in UCUM, `referenceRange` (low/high in the value's unit, or its
-text), `interpretation` in v3-ObservationInterpretation (N, L, H, LL, HH, A), `performer` = the
-laboratory's Organization, `effectiveDateTime` = collected, `issued` = reported, `basedOn` = the
-order. Laboratory values are created with their DiagnosticReport (report.py); a laboratory
-Observation on its own is refused."""
+its `_history`. Every row keeps that first UUID (`first_uuid`), so `_id` search and `_sort=_id`
+find a corrected value by its Observation id. `valueQuantity` in UCUM, `referenceRange`
+(low/high in the value's unit, or its text), `interpretation` in v3-ObservationInterpretation
+(N, L, H, LL, HH, A), `performer` = the laboratory's Organization, `effectiveDateTime` =
+collected, `issued` = reported, `basedOn` = the order. Laboratory values are created with their
+DiagnosticReport (report.py); a laboratory Observation on its own is refused."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ from typing import Any
 from django.db.models import Model, Q, QuerySet
 
 from farcare.access.policy import visible_patients
-from farcare.diagnostics.models import ObservationStatus, ResultObservation, ValueType
+from farcare.diagnostics.models import (
+    ObservationStatus,
+    ReportStatus,
+    ResultObservation,
+    ValueType,
+)
 from farcare.patients.models import Patient
 
 from ... import systems
@@ -39,6 +45,7 @@ from .common import (
     patient_reference,
     when,
 )
+from .report import released_only
 
 
 def _category_q(modifier: str, system: str, code: str) -> Q:
@@ -64,6 +71,11 @@ def head(row: ResultObservation) -> ResultObservation:
     return row
 
 
+def root_uuid(row: ResultObservation) -> str:
+    """The Observation's id: the UUID of the first row of the chain."""
+    return str(row.first_uuid or root(row).uuid)
+
+
 def root(row: ResultObservation) -> ResultObservation:
     """The first row of a chain: its UUID is the Observation's id."""
     seen = 0
@@ -82,6 +94,8 @@ RELATED = ("patient", "performer__organisation", "report__order")
 class LaboratoryObservationHandler(Handler):
     resource_type = "Observation"
     model = ResultObservation
+    # `_id` search and sort: the Observation's id, which every row of a chain keeps.
+    lookup = "first_uuid"
     updated_field = "created_at"  # rows are never changed: a correction is a new row
     interactions = frozenset({"read", "vread", "history-instance", "search-type", "create"})
     search_params = {
@@ -108,9 +122,22 @@ class LaboratoryObservationHandler(Handler):
         return ResultObservation.objects.filter(superseded_by__isnull=True).select_related(*RELATED)
 
     def queryset(self, principal: Principal) -> QuerySet[ResultObservation]:
-        return self.all_objects().filter(patient__in=visible_patients(principal.user).values("pk"))
+        mine = self.all_objects().filter(patient__in=visible_patients(principal.user).values("pk"))
+        if released_only(principal):
+            # A patient sees a value once its report is released, and never a preliminary one.
+            mine = mine.filter(report__released_at__isnull=False).exclude(
+                Q(status=ObservationStatus.PRELIMINARY) | Q(report__status=ReportStatus.PRELIMINARY)
+            )
+        return mine
 
     def find(self, logical_id: str) -> ResultObservation | None:
+        current = (
+            ResultObservation.objects.select_related(*RELATED)
+            .filter(first_uuid=logical_id, superseded_by__isnull=True)
+            .first()
+        )
+        if current is not None:
+            return current
         first = (
             ResultObservation.objects.select_related(*RELATED)
             .filter(uuid=logical_id, supersedes__isnull=True)
@@ -125,8 +152,12 @@ class LaboratoryObservationHandler(Handler):
     def visible(self, principal: Principal, obj: ResultObservation) -> bool:
         return self.queryset(principal).filter(pk=head(obj).pk).exists()
 
+    def hidden(self, principal: Principal, obj: ResultObservation) -> bool:
+        # To the patient a value not yet released does not exist (404, not 403).
+        return released_only(principal)
+
     def logical_id(self, obj: ResultObservation) -> str:
-        return str(root(obj).uuid)
+        return root_uuid(obj)
 
     def patient_of(self, obj: ResultObservation) -> Patient:
         return obj.patient
@@ -138,7 +169,7 @@ class LaboratoryObservationHandler(Handler):
         return [instance] if isinstance(instance, ResultObservation) else []
 
     def to_fhir(self, obj: ResultObservation) -> dict[str, Any]:
-        return render(head(obj), str(root(obj).uuid))
+        return render(head(obj), root_uuid(obj))
 
     def create(self, principal: Principal, resource: dict[str, Any]) -> Any:
         raise business_rule(

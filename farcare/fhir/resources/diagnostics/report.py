@@ -121,7 +121,7 @@ class DiagnosticReportHandler(Handler):
         return []
 
     def to_fhir(self, obj: DiagnosticReport) -> dict[str, Any]:
-        from .observation import root
+        from .observation import root_uuid
 
         resource: dict[str, Any] = {
             "resourceType": "DiagnosticReport",
@@ -148,7 +148,7 @@ class DiagnosticReportHandler(Handler):
             resource["resultsInterpreter"] = [_person(obj.author, obj.performer)]
         current = obj.observations.filter(superseded_by__isnull=True).order_by("sequence", "pk")
         results = [
-            {"reference": f"Observation/{root(row).uuid}", "display": row.display}
+            {"reference": f"Observation/{root_uuid(row)}", "display": row.display}
             for row in current
         ]
         if results:
