@@ -394,8 +394,15 @@ def _reports(segments: list[_Segment], header: Header, zone: tzinfo) -> tuple[La
             if current is None:
                 raise segment.problem(0, "OBX before any OBR", ErrorCode.SEGMENT_SEQUENCE)
             results.append(_result(segment, len(results) + 1, zone))
-        elif segment.name == "NTE" and current is not None and not results:
-            notes.append(segment.text(3))
+        elif segment.name == "NTE" and current is not None:
+            # A note after an OBX is about that value (haemolysed, diluted, repeated): kept in
+            # the report's comments under the value's code, never dropped.
+            text = segment.text(3).strip()
+            if text and results:
+                last = results[-1]
+                notes.append(f"{last.code} {last.display}: {text}".replace("  ", " "))
+            elif text:
+                notes.append(text)
     close()
     if patient is None:
         raise _error(ErrorCode.REQUIRED_FIELD_MISSING, "no patient (PID)", "PID")

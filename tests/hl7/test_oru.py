@@ -87,6 +87,7 @@ SEGMENTS = "\r".join(
         "OBX|2|CE|5767-9^Appearance^LN||CLR^Clear^L||||||F",
         "OBX|3|SN|5811-5^Specific gravity^LN||<^1.005||1.005-1.030|L|||F",
         "OBX|4|SN|2345-7^Glucose^LN||=^5.5|mmol/L||N|||F",
+        "NTE|1||Repeated: same result",
         "OBX|5|TX|11488-4^Note^LN||line one~line two||||||F",
     ]
 )
@@ -98,7 +99,10 @@ def test_an_older_version_with_text_coded_and_structured_values_is_read_lenientl
     assert report.status == "P"
     assert report.patient.uuid == "0b0c6b0e-2f4c-4a7d-9a3b-9a7a3c1e2d11"
     assert report.patient.identifiers == (("snils", "12345678964"), ("oms", "1234567890123456"))
-    assert report.conclusion == "Sample slightly & visibly haemolysed"
+    # The report's note, and a value's note under its code: nothing the laboratory wrote is lost.
+    assert report.conclusion == (
+        "Sample slightly & visibly haemolysed\n2345-7 Glucose: Repeated: same result"
+    )
     # No offset sent: the laboratory's own zone (Anadyr, UTC+12).
     assert report.effective_at == datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
     by_code = {result.code: result for result in report.results}
