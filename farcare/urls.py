@@ -25,6 +25,8 @@ urlpatterns = [
     path("diagnostics/", include("farcare.diagnostics.urls")),
     path("my/results/", include("farcare.diagnostics.patient_urls")),
     path("imaging/", include("farcare.imaging.urls")),
+    path("appointments/", include("farcare.scheduling.urls")),
+    path("calls/", include("farcare.calls.urls")),
     path("uploads/", include("farcare.uploads.urls")),
     path("api/sync/", sync_api.urls),
     path("station/", include("farcare.sync.urls")),

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "farcare.consults",
     "farcare.diagnostics",
     "farcare.imaging",
+    "farcare.scheduling",
+    "farcare.calls",
     "farcare.hl7",
     "farcare.fhir",
     "farcare.uploads",

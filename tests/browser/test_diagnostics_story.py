@@ -47,6 +47,10 @@ def test_a_critical_potassium_from_order_to_acknowledgement(
     feldsher = _log_in(new_context("en-US"), live_server.url, lab_scene.feldsher.username)
     feldsher.goto(f"/patients/{lab_scene.patient.uuid}/")
     feldsher.get_by_test_id("order-tests").click()
+    # A full page load: HTMX (deferred) listens only once the page has loaded; on a busy machine
+    # the typing could otherwise come first and never ask the server.
+    feldsher.wait_for_url(f"**/diagnostics/new/{lab_scene.patient.uuid}/")
+    feldsher.wait_for_load_state()
     # The catalogue found as it is typed (an HTMX fragment).
     feldsher.get_by_test_id("catalogue-search").fill("metabolic")
     panel = feldsher.get_by_test_id("test-51990-0")

@@ -1,0 +1,1 @@
+"""Pages of calls (thin: services write, selectors read)."""

@@ -1,0 +1,1 @@
+"""Pages of scheduling (thin: services write, selectors read)."""
