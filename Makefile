@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE ?= farcare.settings.dev
 
-.PHONY: install run serve test check lint typecheck pytest messages bench bench-first-visit bench-link clean
+.PHONY: install run serve test check lint typecheck pytest messages bench bench-first-visit bench-calls bench-link clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "FarCare needs Python 3.11 or newer")'
@@ -74,6 +74,11 @@ bench: install
 # simulated 64 kbit/s, 600 ms link, first and repeat visits (about 2 minutes).
 bench-first-visit: install
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/first_visit.py
+
+# Calls of two in Chromium through coturn: bitrates per mode, also through a simulated
+# 64 kbit/s, 600 ms link, time to connect and to reconnect (about 4 minutes; needs coturn).
+bench-calls: install
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/calls.py
 
 # The emergency package over a simulated satellite link (about 25 minutes).
 bench-link: install

@@ -13,13 +13,21 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from farcare.calls.consumers import CallConsumer  # noqa: E402
 from farcare.consults.consumers import WorklistConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_application,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([path("ws/worklist/", WorklistConsumer.as_asgi())]))
+            AuthMiddlewareStack(
+                URLRouter(
+                    [
+                        path("ws/worklist/", WorklistConsumer.as_asgi()),
+                        path("ws/call/<uuid:call_uuid>/", CallConsumer.as_asgi()),
+                    ]
+                )
+            )
         ),
     }
 )

@@ -7,9 +7,9 @@ The rules (issue 2, domain.md §3):
 - consultants: only patients of consultations assigned to them;
 - coordinators: patients of their region;
 - patients: their own record;
-- laboratory staff: patients of diagnostic orders performed at their facility (and of the
-  results it reported unasked); radiologists: patients of imaging studies read at their
-  facility; both may view, not change, the record (issue 13);
+- laboratory staff: patients of diagnostic orders routed to their facility and of the reports
+  it made on such an order (never of a result it sent unasked); radiologists: patients of
+  imaging studies read at their facility; both may view, not change, the record (issue 13);
 - analysts, trainers and administrators: never a patient, only aggregates;
 - system clients of the FHIR API (their service accounts): the patients of their facility's
   region, like a coordinator; without a facility, every patient of the deployment (a national or
@@ -40,7 +40,7 @@ from farcare.diagnostics.models import DiagnosticOrder, DiagnosticReport
 from farcare.imaging.models import ImagingStudy
 from farcare.network.models import Facility, PractitionerRole, PractitionerRoleKind
 from farcare.network.selectors import facilities_above, facilities_served_by
-from farcare.patients.models import Patient
+from farcare.patients.models import Consent, ConsentKind, Patient
 
 from .models import BreakGlassGrant
 
@@ -102,9 +102,13 @@ def _consultant_patients(user: User) -> QuerySet[Patient]:
 
 
 def _performed_at(facility: Facility) -> QuerySet[Patient]:
+    # Orders routed to the laboratory and the reports it made on an order, never a report it
+    # sent unsolicited: a result with someone's SNILS must not open their record to the sender.
     # Subqueries, not joins: no duplicate rows, so no DISTINCT over the patients table.
     ordered = DiagnosticOrder.objects.filter(performer_id=facility.pk).values("patient_id")
-    reported = DiagnosticReport.objects.filter(performer_id=facility.pk).values("patient_id")
+    reported = DiagnosticReport.objects.filter(
+        performer_id=facility.pk, order__isnull=False
+    ).values("patient_id")
     return Patient.objects.filter(Q(pk__in=ordered) | Q(pk__in=reported))
 
 
@@ -376,3 +380,91 @@ def station_patients(facility: Facility) -> QuerySet[Patient]:
     if facility.country != settings.FARCARE_HOME_COUNTRY:
         return Patient.objects.none()
     return Patient.objects.filter(home_facility_id__in=facilities_served_by(facility.pk))
+
+
+# --- Teaching cases (issue 15) --------------------------------------------------------------
+# A teaching case is made from a closed consultation and shows it de-identified only: nobody
+# sees the identity through this path, but reading a consultation to extract it (or to preview
+# it in the trainer's list) is a use of the patient's data, so it is decided here and audited,
+# linked to each patient shown (farcare.casebook.services).
+
+TEACHING_READERS = frozenset({*CLINICAL_ROLES, Role.TRAINER, Role.RADIOLOGIST})
+
+
+def teaching_refused(patient: Patient) -> bool:
+    """The patient refused teaching use (an active refusal): none of their consultations is
+    ever shown as a teaching case."""
+    return patient.consents.filter(
+        kind=ConsentKind.TEACHING_REFUSED, revoked_at__isnull=True
+    ).exists()
+
+
+def teaching_sources(user: User | None) -> QuerySet[Consultation]:
+    """The closed consultations the user may make a teaching case of: a trainer any completed
+    one (from abroad, only those of patients who agreed to the transfer abroad); a requesting
+    clinician those they requested (to present their own case). Patients who refused teaching
+    use are left out."""
+    if not _active(user):
+        return Consultation.objects.none()
+    assert user is not None
+    refused = Consent.objects.filter(
+        patient=OuterRef("patient"), kind=ConsentKind.TEACHING_REFUSED, revoked_at__isnull=True
+    )
+    closed = Consultation.objects.filter(status=Status.COMPLETED).exclude(Exists(refused))
+    if user.role == Role.TRAINER:
+        if is_abroad(user):
+            return closed.filter(transfer_abroad_agreed("patient"))
+        return closed
+    if user.role == Role.CLINICIAN and not is_abroad(user):
+        return closed.filter(requester=user)
+    return Consultation.objects.none()
+
+
+def decide_teaching_extract(user: User | None, consultation: Consultation) -> Decision:
+    """May the user make (or preview) a teaching case of this consultation?"""
+    if not _active(user):
+        return Decision(False, reason=str(_("You are not logged in.")))
+    assert user is not None
+    if consultation.status != Status.COMPLETED:
+        return Decision(False, reason=str(_("Only a closed consultation can become a case.")))
+    if teaching_refused(consultation.patient):
+        return Decision(
+            False, reason=str(_("The patient refused the use of their case in teaching."))
+        )
+    if not teaching_sources(user).filter(pk=consultation.pk).exists():
+        return Decision(
+            False, reason=str(_("You may not make a teaching case of this consultation."))
+        )
+    return Decision(True)
+
+
+def may_review_teaching_cases(user: User | None) -> bool:
+    return _active(user) and user is not None and user.role == Role.TRAINER
+
+
+def may_read_teaching_cases(user: User | None) -> bool:
+    """Published cases hold no patient data: trainers and every clinical role may read them."""
+    return _active(user) and user is not None and user.role in TEACHING_READERS
+
+
+def transfer_abroad_agreed(patient_path: str) -> Exists:
+    """The patient at `patient_path` (of the outer query) agreed to the transfer of their
+    pseudonymised data abroad, and has not revoked it."""
+    return Exists(
+        Consent.objects.filter(
+            patient=OuterRef(patient_path),
+            kind=ConsentKind.TRANSFER_ABROAD,
+            revoked_at__isnull=True,
+        )
+    )
+
+
+def teaching_abroad_allowed(user: User, patient: Patient) -> bool:
+    """A teaching case is de-identified by heuristics, so whatever is derived from a patient's
+    record reaches someone abroad (a trainer, a consultant) only with the patient's consent to
+    the transfer abroad, as the pseudonymised case itself does (152-FZ art. 12)."""
+    if not is_abroad(user):
+        return True
+    return patient.consents.filter(
+        kind=ConsentKind.TRANSFER_ABROAD, revoked_at__isnull=True
+    ).exists()

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .call_notes import call_note
+
 
 class ConsultForm(models.TextChoices):
     """The form of a consultation decides its answer deadline (domain.md §2)."""
@@ -313,6 +315,8 @@ EVENT_LABELS = {
     "breached": _("deadline passed"),
     "acknowledged": _("conclusion acknowledged"),
     "synced": _("state received from the hub"),
+    "call_started": _("call started"),
+    "call_ended": _("call ended"),
 }
 
 # Notes the system writes on the timeline (consults.deadlines), kept in English in the record.
@@ -351,6 +355,8 @@ class Transition(models.Model):
         acknowledgement; a deadline passing); what a person wrote is shown as they wrote it."""
         if self.event == "acknowledged" and self.note in OutcomeAction.values:
             return str(OutcomeAction(self.note).label)
+        if self.event in ("call_started", "call_ended"):
+            return call_note(self.event, self.note)
         return str(SYSTEM_NOTES.get(self.note, self.note))
 
 

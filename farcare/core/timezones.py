@@ -7,10 +7,12 @@ from datetime import datetime, timedelta, tzinfo
 
 from django.conf import settings
 from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
 
 # Russia reckons its eleven zones from Moscow ("МСК+9" in Chukotka): timetables, broadcasts and
 # orders state times that way, so Russian readers get it beside the UTC offset.
 MOSCOW = zoneinfo.ZoneInfo("Europe/Moscow")
+UTC = zoneinfo.ZoneInfo("UTC")
 
 
 def facility_zone_name(user: object) -> str:
@@ -86,3 +88,26 @@ def local_moment(moment: datetime) -> str:
     zone = timezone.get_current_timezone()
     local = moment.astimezone(zone)
     return f"{formats.date_format(local, 'SHORT_DATETIME_FORMAT')} ({zone_label(local, zone)})"
+
+
+def wall_clock_exists(naive: datetime, zone: tzinfo) -> bool:
+    """Whether a clock in `zone` ever shows `naive`: the hour skipped when clocks move forward
+    never does (Python would quietly read 02:30 of that night as 03:30)."""
+    there = naive.replace(tzinfo=zone)
+    return there.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive
+
+
+def local_to_utc(naive: datetime, zone: tzinfo) -> datetime:
+    """A time read on the clock of `zone`, in UTC. Raises ValueError for a time that clock
+    skips; a time it shows twice (clocks moved back) is its first showing. Raises OverflowError
+    for a date so near year 1 or 9999 that UTC falls outside the calendar."""
+    if not wall_clock_exists(naive, zone):
+        raise ValueError("This local time does not exist.")
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def skipped_time_message(zone_name: str) -> str:
+    """What a person reads who typed a time their clock skips that day."""
+    return _("This time does not exist in %(zone)s that day (clocks move forward).") % {
+        "zone": zone_name
+    }

@@ -69,15 +69,20 @@ def _staff(hub: Facility) -> None:
     _account(RADIOLOGIST_USER, Role.RADIOLOGIST, hub, "Олег", "Ранаутагин")
 
 
-def _order(
-    name: str, family: str, codes: list[str], priority: str, category: str
+def demo_order(
+    name: str,
+    family: str,
+    codes: list[str],
+    priority: str,
+    category: str,
+    orderer: str = "feldsher",
 ) -> tuple[DiagnosticOrder, bool]:
     token = uuid.uuid5(NAMESPACE, name)
     existing = DiagnosticOrder.objects.filter(client_token=token).first()
     if existing is not None:
         return existing, False
     order = order_place(
-        accessor=Accessor(User.objects.get(username="feldsher"), None, "demo"),
+        accessor=Accessor(User.objects.get(username=orderer), None, "demo"),
         patient=Patient.objects.get(family=family),
         category=category,
         codes=codes,
@@ -86,6 +91,7 @@ def _order(
             "bmp": "Palpitations and muscle weakness on diuretics",
             "cbc-waiting": "Annual check-up",
             "xray": "Cough for three weeks, fever",
+            "ct": "Cough for three weeks and fever; a shadow on the chest X-ray to explain",
         }[name],
         priority=priority,
         client_token=token,
@@ -137,7 +143,7 @@ def load_diagnostics() -> None:
     )
     _capabilities(hub, xray)
     _staff(hub)
-    cbc, new = _order("cbc", "Рультына", ["58410-2"], "routine", Category.LABORATORY)
+    cbc, new = demo_order("cbc", "Рультына", ["58410-2"], "routine", Category.LABORATORY)
     if new:
         _to_the_laboratory(cbc)
         _results(
@@ -151,7 +157,7 @@ def load_diagnostics() -> None:
             ],
             "58410-2",
         )
-    bmp, new = _order("bmp", "Тынетегин", ["51990-0"], "stat", Category.LABORATORY)
+    bmp, new = demo_order("bmp", "Тынетегин", ["51990-0"], "stat", Category.LABORATORY)
     if new:
         _to_the_laboratory(bmp)
         _results(
@@ -166,5 +172,5 @@ def load_diagnostics() -> None:
             ],
             "51990-0",
         )
-    _order("xray", "Тынетегин", ["36643-5"], "urgent", Category.IMAGING)
-    _order("cbc-waiting", "Рультына", ["58410-2"], "routine", Category.LABORATORY)
+    demo_order("xray", "Тынетегин", ["36643-5"], "urgent", Category.IMAGING)
+    demo_order("cbc-waiting", "Рультына", ["58410-2"], "routine", Category.LABORATORY)

@@ -277,6 +277,12 @@ def load_demo() -> list[tuple[str, str, str]]:
     from .imaging import load_imaging
 
     load_imaging()
+    from .scheduling import load_scheduling
+
+    load_scheduling()
+    from .training import load_training
+
+    load_training()
     accounts = []
     listed = [p.username for p in people[:6]] + [LABORATORY_USER, RADIOLOGIST_USER]
     for username in [*listed, "patient", "analyst", "admin"]:

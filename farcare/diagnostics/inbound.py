@@ -36,7 +36,7 @@ class ResultIn:
     value: str = ""  # as sent; a number is parsed by the service
     unit: str = ""  # UCUM
     reference_range: str = ""  # "3.5-5.1", "<5", ">60", or text
-    flags: tuple[str, ...] = ()  # as sent: L, H, LL, HH, A, N
+    flags: tuple[str, ...] = ()  # as sent (HL7 table 0078): L, H, LL, HH, A, AA, N, <, > ...
     status: str = "F"  # P, F, C (OBX-11) or the FHIR status
     effective_at: datetime | None = None
     performer: str = ""  # the performing organisation as sent
@@ -64,12 +64,27 @@ class LabReportIn:
 
 
 @dataclass(frozen=True)
+class ValueWarning:
+    """Something in a value that was stored but not (wholly) understood: the sender is told,
+    nothing is dropped. `field`: "flags", "value" or "unit"; `sequence` and `code` name the
+    value (HL7 OBX-1 and OBX-3)."""
+
+    sequence: int
+    code: str
+    field: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class ReceiveOutcome:
     report_uuid: str
     created: bool  # False when it was a repeat of a report already stored
     corrected: int = 0  # values stored as corrections of earlier ones
     critical: int = 0  # critical alerts raised
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ValueWarning, ...] = ()
 
 
 class ReportRefused(ValueError):

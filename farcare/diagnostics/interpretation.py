@@ -1,6 +1,15 @@
 """What a value means: its reference range (as the laboratory sent it, else by the patient's
 sex and age from `data/reference_ranges.csv`, in SI units) and its interpretation code (HL7
-v2 OBX-8 / FHIR ObservationInterpretation): N, L, H, LL, HH, A. Pure: no ORM."""
+v2 OBX-8 / FHIR ObservationInterpretation): N, L, H, LL, HH, A, AA. Pure: no ORM.
+
+The sender's flags (HL7 v2.5.1 table 0078) are read as far as they say where the value stands:
+N, L, H, LL, HH, A as themselves; AA (critical abnormal) as itself, critical like LL/HH
+whatever the value's type; `<` and `>` (below or above the analyser's absolute scale) as L and
+H — critical only when the value sent (the scale's end, or a bound such as "<1.0") is itself
+beyond the critical limit, since then every value it may stand for is too; a value off the
+scale is not critical by that alone (a troponin below the scale is good news). Every other flag
+(delta U/D/B/W, susceptibility S/R/I/MS/VS, POS/NEG and the like) is kept as sent and reported
+back to the sender as not interpreted (`unread_flags`)."""
 
 from __future__ import annotations
 
@@ -17,7 +26,12 @@ RANGES_CSV = Path(__file__).with_name("data") / "reference_ranges.csv"
 
 # Interpretation codes (diagnostics.models.Interpretation, kept here without the ORM).
 NORMAL, LOW, HIGH, CRITICAL_LOW, CRITICAL_HIGH, ABNORMAL = "N", "L", "H", "LL", "HH", "A"
-CODES = frozenset({NORMAL, LOW, HIGH, CRITICAL_LOW, CRITICAL_HIGH, ABNORMAL})
+CRITICAL_ABNORMAL = "AA"
+CODES = frozenset({NORMAL, LOW, HIGH, CRITICAL_LOW, CRITICAL_HIGH, ABNORMAL, CRITICAL_ABNORMAL})
+CRITICAL_CODES = frozenset({CRITICAL_LOW, CRITICAL_HIGH, CRITICAL_ABNORMAL})
+# Table 0078 flags that say where the value stands without being one of our codes.
+BELOW_SCALE, ABOVE_SCALE = "<", ">"
+_READ_AS = {BELOW_SCALE: LOW, ABOVE_SCALE: HIGH}
 
 
 @dataclass(frozen=True)
@@ -194,13 +208,25 @@ def interpret_bound(
 
 
 def sent_interpretation(flags: tuple[str, ...] | list[str]) -> str:
-    """The first flag the sender gave that is an interpretation code ("" when none)."""
+    """What the sender's flags say of the value: the first that is an interpretation code, or
+    `<`/`>` read as L/H ("" when none)."""
     for flag in flags:
         code = flag.strip().upper()
         if code in CODES:
             return code
+        if code in _READ_AS:
+            return _READ_AS[code]
     return ""
 
 
+def unread_flags(flags: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The sender's flags FarCare does not interpret (kept as sent, the sender told)."""
+    return tuple(
+        flag.strip()
+        for flag in flags
+        if flag.strip() and flag.strip().upper() not in CODES | _READ_AS.keys()
+    )
+
+
 def is_critical(code: str) -> bool:
-    return code in (CRITICAL_LOW, CRITICAL_HIGH)
+    return code in CRITICAL_CODES

@@ -296,6 +296,8 @@ class Interpretation(models.TextChoices):
     CRITICAL_LOW = "LL", _("critically low")
     CRITICAL_HIGH = "HH", _("critically high")
     ABNORMAL = "A", _("abnormal")
+    # A coded or text result the laboratory calls critical (HL7 table 0078 AA): alerts as LL/HH.
+    CRITICAL_ABNORMAL = "AA", _("critically abnormal")
 
 
 class ObservationStatus(models.TextChoices):
@@ -335,6 +337,9 @@ class ResultObservation(models.Model):
     reference_high = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     reference_text = models.CharField(max_length=60, blank=True)
     interpretation = models.CharField(max_length=2, choices=Interpretation.choices, blank=True)
+    # The sender's abnormal flags exactly as sent (HL7 OBX-8, FHIR interpretation codes), kept
+    # whether or not FarCare reads them: `interpretation` is what FarCare made of them.
+    flags = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=ObservationStatus.choices)
     performer = models.ForeignKey(
         "network.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -350,6 +355,10 @@ class ResultObservation(models.Model):
     # The UUID of the first row of its chain of corrections (its own for a first value): the
     # value's one identity outside (the FHIR Observation's id), whatever row is current.
     first_uuid = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
+    # When the patient could first see this value (`diagnostics.release`): a value added to or
+    # corrected in a released report that needs a review waits for it, while the patient still
+    # sees the values released before.
+    released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone, translation
@@ -31,62 +31,54 @@ from farcare.accounts.models import Role, User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.clinical.trends import Point, Scale, trend_svg
-from farcare.core.timezones import local_moment
 from farcare.core.values import reader_language
 from farcare.patients.models import Patient
 
-from .interpretation import Range, reference_for
+from .interpretation import Range
 from .models import (
     DiagnosticOrder,
     DiagnosticReport,
     Interpretation,
-    ObservationStatus,
     OrderStatus,
     ReportStatus,
     ResultObservation,
 )
 from .plain_words import (
-    ResultLine,
-    ResultSheet,
     name_of,
-    result_line,
     unit_text,
-    whose_range_of,
 )
+from .release import shown_among
 from .report_pdf import report_pdf
+from .result_sheet import (
+    HIDDEN_VALUES,
+    _age,
+    _reference,
+    is_released,
+    result_sheet,
+)
 
 PAGE = "my_results"
 HIDDEN_REPORTS = (ReportStatus.CANCELLED, ReportStatus.ENTERED_IN_ERROR)
-HIDDEN_VALUES = (ObservationStatus.CANCELLED, ObservationStatus.ENTERED_IN_ERROR)
 OUTSIDE = (
     Interpretation.LOW,
     Interpretation.HIGH,
     Interpretation.CRITICAL_LOW,
     Interpretation.CRITICAL_HIGH,
     Interpretation.ABNORMAL,
+    Interpretation.CRITICAL_ABNORMAL,
+)
+CRITICAL = (
+    Interpretation.CRITICAL_LOW,
+    Interpretation.CRITICAL_HIGH,
+    Interpretation.CRITICAL_ABNORMAL,
 )
 # Readings a trend chart draws at most (clinical.trends draws the latest 24).
 TREND_READINGS = 24
 
 
-def is_released(report: DiagnosticReport) -> bool:
-    """The person may see it: released at once, after review, or once the delay has passed
-    (`diagnostics.release`)."""
-    return report.released_at is not None
-
-
 def _plain(value: Decimal) -> Decimal:
     """4.8000 → 4.8 and 100.0000 → 100 (never 1E+2)."""
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
-
-
-def _current_values(report: DiagnosticReport) -> QuerySet[ResultObservation]:
-    """The report's values as they stand: a corrected value replaces the one it corrects."""
-    return (
-        report.observations.filter(superseded_by__isnull=True)
-        .exclude(status__in=HIDDEN_VALUES)
-        .order_by("sequence", "created_at")
-    )
 
 
 def _patient_role_only(request: HttpRequest, patient: Patient, report: Any = None) -> None:
@@ -180,21 +172,23 @@ def results(request: HttpRequest) -> HttpResponse:
         action=Action.VIEW,
         details={"page": PAGE},
     )
-    values_now = ResultObservation.objects.filter(superseded_by__isnull=True).exclude(
-        status__in=HIDDEN_VALUES
-    )
     reports = (
         DiagnosticReport.objects.filter(patient=patient)
         .exclude(status__in=HIDDEN_REPORTS)
-        .prefetch_related(Prefetch("observations", queryset=values_now, to_attr="current"))
+        .prefetch_related(Prefetch("observations", to_attr="versions"))
         .order_by("-issued_at", "-pk")
     )
     language = _language()
     rows = []
     for report in reports:
-        released = is_released(report)
-        current: list[ResultObservation] = getattr(report, "current", [])
-        flags = [value.interpretation for value in current] if released else []
+        versions: list[ResultObservation] = getattr(report, "versions", [])
+        shown = [
+            value for value in shown_among(report, versions) if value.status not in HIDDEN_VALUES
+        ]
+        released = report.released_at is not None or any(
+            value.released_at is not None for value in versions
+        )
+        flags = [value.interpretation for value in shown] if released else []
         rows.append(
             ReportRow(
                 uuid=str(report.uuid),
@@ -202,10 +196,7 @@ def results(request: HttpRequest) -> HttpResponse:
                 taken=report.effective_at or report.issued_at,
                 released=released,
                 outside=sum(1 for flag in flags if flag in OUTSIDE),
-                critical=any(
-                    flag in (Interpretation.CRITICAL_LOW, Interpretation.CRITICAL_HIGH)
-                    for flag in flags
-                ),
+                critical=any(flag in CRITICAL for flag in flags),
             )
         )
     return render(
@@ -240,54 +231,6 @@ def _open(
     return report
 
 
-def _reference(observation: ResultObservation, patient: Patient, age: int | None) -> Range | None:
-    """The range the laboratory sent with the value; else the table's for the person."""
-    if observation.reference_low is not None or observation.reference_high is not None:
-        return Range(observation.reference_low, observation.reference_high)
-    if observation.reference_text:
-        return None
-    return reference_for(observation.code, patient.sex, age)
-
-
-def _age(patient: Patient, moment: datetime) -> int:
-    return patient.age_on(timezone.localdate(moment))
-
-
-def _line(observation: ResultObservation, patient: Patient, language: str) -> ResultLine:
-    age = _age(patient, observation.effective_at)
-    return result_line(
-        code=observation.code,
-        sent_name=observation.display,
-        value=observation.value_number,
-        text=observation.value_text,
-        unit=observation.unit,
-        reference=_reference(observation, patient, age),
-        reference_text=observation.reference_text,
-        interpretation=observation.interpretation,
-        whose=whose_range_of(observation.code, sex=patient.sex, age_years=age),
-        corrected=observation.status == ObservationStatus.CORRECTED,
-        language=language,
-    )
-
-
-def result_sheet(report: DiagnosticReport, language: str) -> ResultSheet:
-    """The released report in plain words (times in the active zone)."""
-    patient = report.patient
-    values = list(_current_values(report))
-    with translation.override(language):
-        taken = report.effective_at or (values[0].effective_at if values else report.issued_at)
-        return ResultSheet(
-            title=name_of(report.code, language, report.display),
-            person=patient.full_name,
-            laboratory=report.performer.name if report.performer else "",
-            collected=local_moment(taken),
-            issued=local_moment(report.issued_at),
-            lines=tuple(_line(value, patient, language) for value in values),
-            conclusion="\n\n".join(p for p in (report.findings, report.conclusion) if p.strip()),
-            language=language,
-        )
-
-
 @dataclass(frozen=True)
 class Trend:
     code: str
@@ -313,9 +256,16 @@ def trends(patient: Patient, codes: list[str], language: str, zone: tzinfo) -> l
         ResultObservation.objects.filter(
             patient=patient,
             code__in=codes,
-            superseded_by__isnull=True,
             value_number__isnull=False,
-            report__released_at__isnull=False,
+        )
+        .filter(
+            # As `release.shown_values`, over every report: the current values of released
+            # reports, and of a held report the values released before.
+            Q(report__released_at__isnull=False, superseded_by__isnull=True)
+            | (
+                Q(report__released_at__isnull=True, released_at__isnull=False)
+                & ~Q(superseded_by__released_at__isnull=False)
+            )
         )
         .exclude(status__in=HIDDEN_VALUES)
         .exclude(report__status__in=HIDDEN_REPORTS)

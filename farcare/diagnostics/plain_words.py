@@ -57,6 +57,7 @@ class Standing(StrEnum):
     FAR_BELOW = "far_below"
     FAR_ABOVE = "far_above"
     UNUSUAL = "unusual"  # a text or coded result flagged abnormal
+    FAR_UNUSUAL = "far_unusual"  # a text or coded result flagged critical (AA)
     UNKNOWN = "unknown"  # no range and no interpretation
 
 
@@ -67,6 +68,7 @@ _FROM_INTERPRETATION = {
     Interpretation.CRITICAL_LOW: Standing.FAR_BELOW,
     Interpretation.CRITICAL_HIGH: Standing.FAR_ABOVE,
     Interpretation.ABNORMAL: Standing.UNUSUAL,
+    Interpretation.CRITICAL_ABNORMAL: Standing.FAR_UNUSUAL,
 }
 
 # Whole sentences, not pieces: word order differs (Korean names the group first).
@@ -77,6 +79,7 @@ _PLAIN: dict[Standing, Promise] = {
     Standing.FAR_BELOW: gettext_lazy("Far below the usual range — your doctor has been told."),
     Standing.FAR_ABOVE: gettext_lazy("Far above the usual range — your doctor has been told."),
     Standing.UNUSUAL: gettext_lazy("Not the usual result — your doctor will explain it."),
+    Standing.FAR_UNUSUAL: gettext_lazy("Far from the usual result — your doctor has been told."),
     Standing.UNKNOWN: gettext_lazy("The laboratory gave no usual range for this test."),
 }
 _FOR_GROUP: dict[Standing, Promise] = {
@@ -276,6 +279,7 @@ _TONES = {
     Standing.UNUSUAL: Tone.OUTSIDE,
     Standing.FAR_BELOW: Tone.CRITICAL,
     Standing.FAR_ABOVE: Tone.CRITICAL,
+    Standing.FAR_UNUSUAL: Tone.CRITICAL,
     Standing.UNKNOWN: Tone.UNKNOWN,
 }
 

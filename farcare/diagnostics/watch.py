@@ -5,7 +5,12 @@ consultations escalate (consults.deadlines); still unacknowledged a second deadl
 (`FARCARE_CRITICAL_SECOND_ESCALATION_MINUTES` after the first escalation, 30 by default) it
 escalates once more, urgently, to the region's coordinators (by SMS where they gave a phone);
 reports whose review delay passed are released to the patient. Each step in its own
-transaction, audited."""
+transaction, audited.
+
+Only at the hub: a station's alerts and reports are copies of the hub's (`sync`), which
+escalates and releases them; a station doing it too would tell everyone twice and release
+what the hub holds. So at a station the watcher does nothing (`at_station`), and the command
+refuses to run there."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from django.utils import timezone
 from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
+from farcare.core.ports import replication
 
 from . import alerts, release
 from .models import AlertStatus, CriticalAlert, DiagnosticReport
@@ -33,9 +39,15 @@ class WatchReport:
     released: list[str] = field(default_factory=list)
 
 
+def at_station() -> bool:
+    return replication().is_station()
+
+
 def watch_diagnostics(now: datetime | None = None) -> WatchReport:
-    now = now or timezone.now()
     report = WatchReport()
+    if at_station():
+        return report
+    now = now or timezone.now()
     overdue = CriticalAlert.objects.filter(status=AlertStatus.OPEN, ack_deadline__lte=now)
     for pk in list(overdue.values_list("pk", flat=True)):
         with transaction.atomic():

@@ -63,7 +63,11 @@ RESOURCE_DOCUMENTATION = {
         "orderDetail, reasonCode.text the reason, priority routine/urgent/asap/stat, an optional "
         "performer Organization (else the network routes it), basedOn the consultation, and a "
         "client token identifier (urn:farcare:client-token) that makes a resubmission harmless. "
-        "FarCare gives the placer number (urn:farcare:placer-number)."
+        "FarCare gives the placer number (urn:farcare:placer-number). A placed order can "
+        "only be cancelled: PUT it unchanged with status revoked and the reason in the "
+        "extension http://hl7.org/fhir/StructureDefinition/request-statusReason "
+        "(valueCodeableConcept.text) or a new note; the laboratory it was sent to is told "
+        "(HL7 ORC-1 CA). Any other change is refused with 422; If-Match is honoured (412)."
     ),
     "DiagnosticReport": (
         "POST a laboratory report with its Observations contained and named in result "
@@ -71,7 +75,9 @@ RESOURCE_DOCUMENTATION = {
         "fullUrl. Patient as Patient/<id> or by SNILS/OMS identifier; basedOn the order "
         "(ServiceRequest/<id> or its placer number); codes LOINC, units UCUM. A report that "
         "cannot be stored is refused with 422 and the reason. Imaging reports are signed by the "
-        "radiologist in FarCare and are read here (imagingStudy, conclusion, conclusionCode)."
+        "radiologist in FarCare and are read here (imagingStudy, conclusion, conclusionCode). "
+        "presentedForm is the report as PDF (a released laboratory report, a signed imaging "
+        "report): read Binary/<the report's id> with the same token."
     ),
     "Specimen": (
         "Read and search only. status: unavailable (to be collected), available (collected, "
@@ -82,6 +88,15 @@ RESOURCE_DOCUMENTATION = {
         "Read and search only. With a PACS configured, endpoint names its DICOMweb (WADO-RS) "
         "service as a contained Endpoint."
     ),
+    "Appointment": (
+        "A call of a real-time or consilium consultation. POST books a free Slot: status "
+        "booked, slot [Slot/<id>], basedOn [ServiceRequest/<consultation id>]; start and end "
+        "are the slot's. PUT status cancelled (cancelationReason.text the reason) or noshow "
+        "(the other side did not come). A call moved to another time is cancelled with "
+        "cancelationReason 'rescheduled'; the new one names it in the extension "
+        "urn:farcare:extension:appointment-replaces."
+    ),
+    "Slot": "Read and search only: status free, busy (booked) or busy-unavailable (removed).",
     "Patient": (
         "FarCare's record holds the official name (family; given[0] the given name, given[1] "
         "the patronymic), gender (male, female, other, unknown), the full birth date "

@@ -1,6 +1,9 @@
 """Acknowledgements (HL7 v2 original mode): `ACK` with MSA-1
 
-- `AA` accepted: the report is stored (or was, for a repeated control id);
+- `AA` accepted: the report is stored (or was, for a repeated control id); what was stored but
+  not wholly understood (an abnormal flag FarCare does not interpret, a unit unlike the
+  critical limit's) is named in an ERR segment of severity `W` each, so nothing is dropped
+  without the sender knowing;
 - `AE` error: the message is well formed but cannot be applied now; the sender may send it
   again unchanged once the cause is fixed here (an unknown patient, an order not yet known,
   a database busy) — the reason in MSA-3 and in an ERR segment;
@@ -13,6 +16,7 @@ MSA-2 is their control id. Built with hl7apy; pure."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -78,6 +82,7 @@ class Problem:
     segment: str = ""
     sequence: int = 1
     field: int = 0
+    severity: str = "E"  # HL7 table 0516: E error, W warning, I information
 
     @property
     def location(self) -> str:
@@ -106,9 +111,10 @@ def build_ack(
     text: str = "",
     now: datetime | None = None,
     control_id: str = "",
+    warnings: Sequence[Problem] = (),
 ) -> str:
     """The ACK answering the message whose header is `header`, as ER7 text (segments ended
-    by carriage returns, unframed)."""
+    by carriage returns, unframed): an ERR for the `problem`, then one per warning."""
     version = header.version if header.version in _BUILDABLE else "2.5.1"
     message = Message("ACK", version=version, validation_level=VALIDATION_LEVEL.TOLERANT)
     msh = message.msh
@@ -132,24 +138,28 @@ def build_ack(
     reason = _plain(problem.reason if problem else text)
     if reason:
         msa.msa_3 = reason[:80]
-    if problem is not None:
-        err = message.add_segment("ERR")
-        table = f"{problem.code}^{_ERROR_TEXT[problem.code]}^HL70357"
-        location = ""
-        if problem.segment:
-            location = f"{problem.segment}^{problem.sequence}"
-            if problem.field:
-                location += f"^{problem.field}"
-        if version in ("2.3", "2.3.1", "2.4"):
-            # ERR-1 (ELD): segment^sequence^field^code&text&table
-            err.err_1 = f"{location or '^^'}^{table.replace('^', '&')}"
-        else:
-            if location:
-                err.err_2 = location
-            err.err_3 = table
-            err.err_4 = "E"
-            err.err_8 = reason
+    for each in ([problem] if problem is not None else []) + list(warnings):
+        _add_err(message, version, each)
     return str(message.to_er7())
+
+
+def _add_err(message: Message, version: str, problem: Problem) -> None:
+    err = message.add_segment("ERR")
+    table = f"{problem.code}^{_ERROR_TEXT[problem.code]}^HL70357"
+    location = ""
+    if problem.segment:
+        location = f"{problem.segment}^{problem.sequence}"
+        if problem.field:
+            location += f"^{problem.field}"
+    if version in ("2.3", "2.3.1", "2.4"):
+        # ERR-1 (ELD): segment^sequence^field^code&text&table (no severity before 2.5)
+        err.err_1 = f"{location or '^^'}^{table.replace('^', '&')}"
+    else:
+        if location:
+            err.err_2 = location
+        err.err_3 = table
+        err.err_4 = problem.severity
+        err.err_8 = _plain(problem.reason)
 
 
 def reject_raw(data: bytes, reason: str) -> bytes | None:

@@ -7,11 +7,13 @@ reports are stored as that account (Accessor channel "hl7"), so the access polic
 trail see the laboratory. A sender we do not know gets AR and nothing is stored but the
 message's record.
 
-Answers: AA stored; AE the sender may send it again later unchanged (the service said the
-problem may go away — e.g. a patient not yet registered here — or the database was busy); AR
-never as sent (not ORU^R01, a version we do not read, malformed, an unknown sender, a control
-id used before for another message). A repeated control id of an accepted message is answered
-with the stored ACK and applies nothing; one answered AE/AR before is tried again.
+Answers: AA stored (with an ERR of severity W for each thing kept but not interpreted, e.g. an
+abnormal flag outside the ones FarCare reads); AE the sender may send it again later unchanged
+(the service said the problem may go away — e.g. a patient not yet registered here — or the
+database was busy); AR never as sent (not ORU^R01, a version we do not read, malformed, an
+unknown sender, a control id used before for another message). A repeated control id of an
+accepted message is answered with the stored ACK and applies nothing; one answered AE/AR
+before is tried again.
 
 `handle` is what the MLLP listener calls, in a worker thread: synchronous, it never raises."""
 
@@ -33,7 +35,7 @@ from django.utils import timezone, translation
 
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
-from farcare.diagnostics.inbound import LabReportIn, ReceiveOutcome, ReportRefused
+from farcare.diagnostics.inbound import LabReportIn, ReceiveOutcome, ReportRefused, ValueWarning
 
 from .ack import AckCode, ErrorCode, Problem, build_ack, reject_raw
 from .header import Header, decode, read_header
@@ -248,12 +250,27 @@ def _apply(
     uuids = tuple(outcome.report_uuid for outcome in outcomes)
     critical = sum(outcome.critical for outcome in outcomes)
     summary = f"{len(outcomes)} report(s) stored" + (f", {critical} critical" if critical else "")
+    warnings = [_warning(warning) for outcome in outcomes for warning in outcome.warnings]
     return Answer(
         AckCode.ACCEPT,
-        build_ack(header, AckCode.ACCEPT, text=summary),
+        build_ack(header, AckCode.ACCEPT, text=summary, warnings=warnings),
         summary,
         report_uuids=uuids,
     )
+
+
+# Where in an OBX each kind of warning points (`ValueWarning.field`), and its 0357 code.
+_WARNING_FIELDS = {
+    "flags": (8, ErrorCode.TABLE_VALUE_NOT_FOUND),
+    "value": (5, ErrorCode.DATA_TYPE),
+    "unit": (6, ErrorCode.TABLE_VALUE_NOT_FOUND),
+}
+
+
+def _warning(warning: ValueWarning) -> Problem:
+    """A value stored but not wholly understood, as an ERR of severity W in the AA."""
+    number, code = _WARNING_FIELDS.get(warning.field, (0, ErrorCode.TABLE_VALUE_NOT_FOUND))
+    return Problem(code, warning.text, "OBX", warning.sequence, number, severity="W")
 
 
 _RETRYABLE_FIELDS = frozenset({"patient", "placer_number"})

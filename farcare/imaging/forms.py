@@ -4,11 +4,14 @@ import re
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from farcare.consults.forms import MultipleFileField
 from farcare.diagnostics.models import DiagnosticOrder
+
+from .intake import MB, max_file_bytes, max_upload_bytes, too_large
 
 
 class ReportForm(forms.Form):
@@ -40,9 +43,6 @@ class AddImagesForm(forms.Form):
     images = MultipleFileField(
         label=_("DICOM files"),
         required=True,
-        help_text=_(
-            "All the images of one study (.dcm). Your browser shows the upload's progress."
-        ),
         error_messages={"required": _("Choose the DICOM files of the study.")},
     )
     order = OrderChoiceField(
@@ -53,18 +53,39 @@ class AddImagesForm(forms.Form):
         to_field_name="uuid",
     )
 
-    def __init__(self, *args: Any, orders: QuerySet[DiagnosticOrder], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        orders: QuerySet[DiagnosticOrder],
+        refusal: ValidationError | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # The upload was over the page's limits while it arrived (intake.CappedUploads): its
+        # files were dropped, and that is the error to show, not "choose the files".
+        self.refusal = refusal
+        self.too_large = False
+        if refusal is not None:
+            self.fields["images"].required = False
         field = self.fields["order"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = orders
-        self.fields["images"].widget.attrs.update({"accept": ".dcm,application/dicom"})
+        images = self.fields["images"]
+        images.widget.attrs.update({"accept": ".dcm,application/dicom"})
+        images.help_text = _(
+            "All the images of one study (.dcm), up to %(file)s MB a file and %(upload)s MB "
+            "in all. Your browser shows the upload's progress."
+        ) % {"file": max_file_bytes() // MB, "upload": max_upload_bytes() // MB}
 
     def clean_images(self) -> list[Any]:
-        files = self.cleaned_data.get("images") or []
+        files = list(self.cleaned_data.get("images") or [])
+        refusal = self.refusal or too_large(files)
+        if refusal is not None:
+            self.too_large = True
+            raise refusal
         if not files:
             raise forms.ValidationError(self.fields["images"].error_messages["required"])
-        return list(files)
+        return files
 
 
 def _order_label(order: DiagnosticOrder) -> str:

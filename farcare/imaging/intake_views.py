@@ -2,7 +2,10 @@
 adds the DICOM files of one study of a patient, optionally for one of the patient's open
 imaging orders; the study goes to the PACS (or FarCare's storage) and on the reading worklist
 of the hub that reads the facility's images. A plain multipart form: the browser shows the
-upload's progress; a study of a few hundred MB belongs to the PACS import instead."""
+upload's progress; a study of a few hundred MB belongs to the PACS import instead.
+
+The files are never held in memory whole (intake.py); an upload over the page's limits is
+refused with the limit named, before anything is stored."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from farcare.access.policy import Action
 from farcare.access.services import authorise
@@ -24,7 +28,7 @@ from farcare.patients.models import Patient
 
 from .errors import ImagingError
 from .forms import AddImagesForm
-from .intake import order_named_by, read_uploads
+from .intake import CappedUploads, order_named_by, read_uploads
 from .selectors import makes_images, open_imaging_orders
 from .services import study_store
 
@@ -47,7 +51,17 @@ def _clinician_who_makes_images(request: HttpRequest, patient: Patient) -> User:
 
 
 @login_required
+@csrf_exempt  # checked by _add_images, once the upload handler is in place (Django's way)
 def add_images(request: HttpRequest, patient_uuid: uuid_module.UUID) -> HttpResponse:
+    capped = CappedUploads(request)
+    request.upload_handlers = [capped, *request.upload_handlers]
+    return _add_images(request, patient_uuid, capped)
+
+
+@csrf_protect
+def _add_images(
+    request: HttpRequest, patient_uuid: uuid_module.UUID, capped: CappedUploads
+) -> HttpResponse:
     patient = get_object_or_404(Patient.objects.select_related("home_facility"), uuid=patient_uuid)
     user = _clinician_who_makes_images(request, patient)
     accessor = Accessor.from_request(request)
@@ -60,16 +74,18 @@ def add_images(request: HttpRequest, patient_uuid: uuid_module.UUID) -> HttpResp
     if request.method != "POST":
         form = AddImagesForm(orders=orders)
         return render(request, "imaging/add_images.html", {"patient": patient, "form": form})
-    form = AddImagesForm(request.POST, request.FILES, orders=orders)
+    # Over the page's limits: the form says so, and nothing that arrived is used.
+    data, uploads = request.POST, request.FILES  # the upload is read here, through `capped`
+    form = AddImagesForm(data, uploads, orders=orders, refusal=capped.refusal())
     if form.is_valid():
         try:
-            contents = read_uploads(form.cleaned_data["images"])
-            order = form.cleaned_data["order"] or order_named_by(contents, orders)
+            files = read_uploads(form.cleaned_data["images"])
+            order = form.cleaned_data["order"] or order_named_by(files, orders)
             assert user.facility is not None
             study = study_store(
                 accessor=accessor,
                 patient=patient,
-                files=contents,
+                files=files,
                 facility=user.facility,
                 order=order,
             )
@@ -90,5 +106,8 @@ def add_images(request: HttpRequest, patient_uuid: uuid_module.UUID) -> HttpResp
             )
             return redirect("imaging:study", study_uuid=study.uuid)
     return render(
-        request, "imaging/add_images.html", {"patient": patient, "form": form}, status=422
+        request,
+        "imaging/add_images.html",
+        {"patient": patient, "form": form},
+        status=413 if form.too_large else 422,
     )

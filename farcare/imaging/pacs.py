@@ -21,19 +21,21 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import requests
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 from pydicom.dataset import Dataset
 
 from .dicom import read_dicom
+from .dicom_stream import DicomFile, file_size
 from .errors import ImagingError
 from .frames import RenderedFrame, render_frame
 from .windows import Preset
@@ -97,8 +99,9 @@ class InstanceFound:
 class Pacs(Protocol):
     storage: str  # imaging.models.Storage
 
-    def store(self, files: Sequence[tuple[InstanceRef, bytes]]) -> dict[str, str]:
-        """Keep the instances; the location of each by SOP Instance UID ("" in a PACS)."""
+    def store(self, files: Sequence[tuple[InstanceRef, bytes | DicomFile]]) -> dict[str, str]:
+        """Keep the instances (bytes, or open files copied in chunks); the location of each by
+        SOP Instance UID ("" in a PACS)."""
         ...
 
     def search_studies(self, *, study_uid: str = "", patient_id: str = "") -> list[StudyFound]: ...
@@ -130,7 +133,7 @@ class EmbeddedPacs:
 
     storage = "embedded"
 
-    def store(self, files: Sequence[tuple[InstanceRef, bytes]]) -> dict[str, str]:
+    def store(self, files: Sequence[tuple[InstanceRef, bytes | DicomFile]]) -> dict[str, str]:
         where: dict[str, str] = {}
         for ref, content in files:
             # UIDs are up to 64 characters each: hashed, the name fits the FileField's 100.
@@ -139,7 +142,10 @@ class EmbeddedPacs:
             name = f"imaging/{study}/{sop}.dcm"
             if default_storage.exists(name):
                 default_storage.delete(name)
-            where[ref.sop_uid] = default_storage.save(name, ContentFile(content))
+            # An open file is copied in chunks (File.chunks); wrapped, so that the storage never
+            # moves an upload's temporary file away from under the caller.
+            kept = ContentFile(content) if isinstance(content, bytes) else File(cast(Any, content))
+            where[ref.sop_uid] = default_storage.save(name, kept)
         return where
 
     def search_studies(self, *, study_uid: str = "", patient_id: str = "") -> list[StudyFound]:
@@ -255,6 +261,54 @@ def _number(item: dict[str, Any], tag: str) -> int | None:
         return None
 
 
+class _StowBody:
+    """A multipart/related body of DICOM files, read in blocks as requests sends it."""
+
+    BLOCK = 64 * 1024
+
+    def __init__(self, files: Sequence[bytes | DicomFile]) -> None:
+        self.boundary = uuid.uuid4().hex
+        self.content_type = f'multipart/related; type="application/dicom"; boundary={self.boundary}'
+        head = f"--{self.boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+        self._parts: list[bytes | DicomFile] = []
+        for index, content in enumerate(files):
+            self._parts.append((b"\r\n" if index else b"") + head)
+            self._parts.append(io.BytesIO(content) if isinstance(content, bytes) else content)
+        self._parts.append(f"\r\n--{self.boundary}--\r\n".encode())
+        self._length = sum(
+            len(part) if isinstance(part, bytes) else file_size(part) for part in self._parts
+        )
+        self._index = 0
+        self._started = False
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[bytes]:
+        while block := self.read(self.BLOCK):
+            yield block
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._length if size is None or size < 0 else size
+        out = bytearray()
+        while len(out) < wanted and self._index < len(self._parts):
+            part = self._parts[self._index]
+            if isinstance(part, bytes):
+                out += part
+                self._index += 1
+                continue
+            if not self._started:
+                part.seek(0)
+                self._started = True
+            block = part.read(wanted - len(out))
+            if block:
+                out += block
+            else:
+                self._index += 1
+                self._started = False
+        return bytes(out)
+
+
 class DicomWebPacs:
     """A DICOMweb server (QIDO-RS, WADO-RS, STOW-RS) at `url`."""
 
@@ -264,6 +318,7 @@ class DicomWebPacs:
         from dicomweb_client.api import DICOMwebClient
 
         self.url = url.rstrip("/")
+        self.timeout = timeout
         self._client = DICOMwebClient(self.url, timeout=timeout)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -277,12 +332,25 @@ class DicomWebPacs:
         except (requests.RequestException, OSError, ValueError) as exc:
             raise _unavailable() from exc
 
-    def store(self, files: Sequence[tuple[InstanceRef, bytes]]) -> dict[str, str]:
-        datasets = [read_dicom(content) for _ref, content in files]
-        if not datasets:
+    def store(self, files: Sequence[tuple[InstanceRef, bytes | DicomFile]]) -> dict[str, str]:
+        """STOW-RS of the files as they are, one multipart/related request streamed from the
+        files (the body is never assembled in memory; its length is known, so no chunked
+        transfer encoding is needed)."""
+        if not files:
             return {}
-        response = self._call("store_instances", datasets)
-        failed = response.get("FailedSOPSequence") if response is not None else None
+        body = _StowBody([content for _ref, content in files])
+        try:
+            response = requests.post(
+                f"{self.url}/studies",
+                data=body,
+                headers={"Content-Type": body.content_type, "Accept": "application/dicom+json"},
+                timeout=self.timeout,
+            )
+            response.raise_for_status()
+            answer = response.json() if response.content else {}
+        except (requests.RequestException, OSError, ValueError) as exc:
+            raise _unavailable() from exc
+        failed = (answer.get("00081198") or {}).get("Value") if isinstance(answer, dict) else None
         if failed:
             raise PacsUnavailable(
                 _("The image archive (PACS) refused %(n)s of the images.") % {"n": len(failed)}

@@ -57,7 +57,7 @@ def reading_worklist(user: User, *, include_reported: bool = False) -> list[Imag
     # visible_studies: a reader abroad lists only the studies of patients who consented to
     # the transfer of their data abroad (as decide_study lets them open).
     studies: QuerySet[ImagingStudy] = visible_studies(user).select_related(
-        "patient", "facility", "reader"
+        "patient", "facility", "reader", "order"
     )
     if not include_reported:
         studies = studies.exclude(reading_status=ReadingStatus.REPORTED)

@@ -38,6 +38,7 @@ from farcare.signatures.services import sign_document
 
 from .access import is_reader
 from .dicom import read_dicom
+from .dicom_stream import DicomFile, file_size, read_dicom_head
 from .models import ImagingInstance, ImagingStudy, ReadingStatus
 from .notices import after_report_signed, after_study_arrived
 from .pacs import InstanceRef, Pacs, configured_pacs, pacs_for_storage
@@ -88,18 +89,21 @@ def _read_hours() -> dict[str, int]:
     return value if isinstance(value, dict) else {}
 
 
-def _parse(files: Sequence[bytes | Dataset]) -> list[tuple[Dataset, bytes]]:
-    """Each file read (InvalidDicom with the user's message otherwise) with its bytes; all of
-    one study, and each an image."""
-    parsed: list[tuple[Dataset, bytes]] = []
+def _parse(files: Sequence[bytes | Dataset | DicomFile]) -> list[tuple[Dataset, bytes | DicomFile]]:
+    """Each file read (InvalidDicom with the user's message otherwise) with its bytes, or with
+    the open file when given one (an upload: only its header is read, the pixels stay in the
+    file until the storage copies it in chunks); all of one study, and each an image."""
+    parsed: list[tuple[Dataset, bytes | DicomFile]] = []
     for item in files:
         if isinstance(item, Dataset):
             out = io.BytesIO()
             item.save_as(out, enforce_file_format=True)
             content = out.getvalue()
             parsed.append((read_dicom(content), content))
-        else:
+        elif isinstance(item, bytes | bytearray):
             parsed.append((read_dicom(bytes(item)), bytes(item)))
+        else:
+            parsed.append((read_dicom_head(item), item))
     if not parsed:
         raise ValidationError(_("Attach at least one DICOM image."))
     studies = {_text(ds, "StudyInstanceUID", 64) for ds, _content in parsed}
@@ -114,7 +118,7 @@ def study_store(
     *,
     accessor: Accessor,
     patient: Patient,
-    files: Sequence[bytes | Dataset],
+    files: Sequence[bytes | Dataset | DicomFile],
     facility: Facility,
     order: DiagnosticOrder | None = None,
 ) -> ImagingStudy:
@@ -184,7 +188,7 @@ def study_store(
                 sop_class_uid=_text(ds, "SOPClassUID", 64),
                 instance_number=_int(ds, "InstanceNumber"),
                 frames=max(_int(ds, "NumberOfFrames") or 1, 1),
-                size=len(content),
+                size=len(content) if isinstance(content, bytes) else file_size(content),
                 burned_in_annotation=_text(ds, "BurnedInAnnotation", 8).upper(),
             )
             instance.file.name = where.get(sop_uid, "")

@@ -97,6 +97,10 @@ def worklist(request: HttpRequest) -> HttpResponse:
                 "age": age_words(patient.birth_date, today),
                 "waiting": _waiting(study),
                 "late": study.due_at is not None and study.due_at < timezone.now(),
+                # What was asked: the order's number, and its reason (free text a clinician
+                # typed, so not shown to a reader who sees the case pseudonymised).
+                "order": study.order,
+                "reason": study.order.reason if study.order and not view.pseudonymised else "",
             }
         )
     audit_record(

@@ -117,6 +117,12 @@ class ConsentKind(models.TextChoices):
     TREATMENT = "treatment", _("Treatment")
     TELECONSULTATION = "teleconsultation", _("Teleconsultation")
     TRANSFER_ABROAD = "transfer_abroad", _("Transfer of data abroad")
+    # Teaching (issue 15): a case de-identified from the patient's consultations may be used in
+    # training unless the patient refused. A refusal is a row of its own kind, so that it is
+    # recorded, synchronised and withdrawn (revoked) like any consent; while it is active the
+    # patient's consultations are never shown as teaching cases (farcare.casebook).
+    TEACHING = "teaching", _("Teaching use of the de-identified case")
+    TEACHING_REFUSED = "teaching_refused", _("Refusal of teaching use")
 
 
 class Consent(models.Model):

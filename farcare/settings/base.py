@@ -3,6 +3,7 @@ environment variables named FARCARE_*; each is documented in README.md."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -64,6 +65,9 @@ INSTALLED_APPS = [
     "farcare.imaging",
     "farcare.scheduling",
     "farcare.calls",
+    "farcare.training",
+    "farcare.casebook",
+    "farcare.learning",
     "farcare.hl7",
     "farcare.fhir",
     "farcare.uploads",
@@ -174,6 +178,9 @@ FARCARE_BREAK_GLASS_MINUTES = env_int("FARCARE_BREAK_GLASS_MINUTES", 60)
 # Patients' identities stay in this country's database; consultants elsewhere see pseudonyms.
 FARCARE_HOME_COUNTRY = os.environ.get("FARCARE_HOME_COUNTRY", "RU")
 FARCARE_ATTACHMENT_MAX_MB = env_int("FARCARE_ATTACHMENT_MAX_MB", 25)
+FARCARE_APPOINTMENT_REMINDERS_MINUTES = [
+    int(m) for m in env_list("FARCARE_APPOINTMENT_REMINDERS_MINUTES", ["1440", "15"])
+]
 # Free text of a consultation, in characters: a question and a thread message are read on a phone
 # over a satellite link; longer material goes as an attached document.
 FARCARE_QUESTION_MAX_CHARS = env_int("FARCARE_QUESTION_MAX_CHARS", 4000)
@@ -233,6 +240,13 @@ FARCARE_IMAGING_FRAME_QUALITY = env_int("FARCARE_IMAGING_FRAME_QUALITY", 70)
 # Hours to report a study, by priority; the defaults (farcare/imaging/reading_rules.py) are
 # stat 1, asap 4, urgent 24, routine 72.
 FARCARE_IMAGING_READ_HOURS: dict[str, int] = {}
+# The page "Add images" (farcare/imaging/intake.py): the largest DICOM file and the largest
+# upload (all its files) it takes, in MB; larger studies go from the machine to the PACS.
+FARCARE_IMAGING_MAX_FILE_MB = env_int("FARCARE_IMAGING_MAX_FILE_MB", 200)
+FARCARE_IMAGING_MAX_UPLOAD_MB = env_int("FARCARE_IMAGING_MAX_UPLOAD_MB", 1000)
+# A CT or MR study is hundreds of single-frame files, each a form part: Django's default of 100
+# parts would refuse most studies before the limits above are even asked.
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("FARCARE_IMAGING_MAX_FILES", 3000)
 # `farcare imaging import-from-pacs`: where studies a modality sent straight to the PACS were
 # made when no order names them (a facility's UUID or name), and how far back the first poll looks.
 FARCARE_PACS_FACILITY = os.environ.get("FARCARE_PACS_FACILITY", "")
@@ -286,6 +300,35 @@ if os.environ.get("FARCARE_REDIS_URL"):
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 FARCARE_REQUIRE_OTP = env_bool("FARCARE_REQUIRE_OTP", False)
+
+# Consilium calls (3-5 people) go through Janus's video room (an SFU; farcare.calls.janus). Empty
+# FARCARE_JANUS_URL: no consilium calls, the page points to the call of two. The URL is Janus's
+# HTTP API as the server reaches it; the WS URL is what browsers open (added to connect-src of the
+# consilium page only). The API secret is Janus's api_secret (server only); the token secret is
+# its token_auth_secret, with which the server signs a short-lived token for each browser.
+FARCARE_JANUS_URL = os.environ.get("FARCARE_JANUS_URL", "")
+FARCARE_JANUS_WS_URL = os.environ.get("FARCARE_JANUS_WS_URL", "")
+FARCARE_JANUS_API_SECRET = os.environ.get("FARCARE_JANUS_API_SECRET", "")
+FARCARE_JANUS_TOKEN_SECRET = os.environ.get("FARCARE_JANUS_TOKEN_SECRET", "")
+FARCARE_JANUS_TIMEOUT_SECONDS = env_int("FARCARE_JANUS_TIMEOUT_SECONDS", 5)
+
+# Calls of two (farcare.calls): WebRTC browser to browser. ICE servers are a JSON list of
+# RTCIceServer dicts (on loopback or a LAN none is needed). With a TURN secret (coturn's
+# static-auth-secret, `use-auth-secret`) each page gets time-limited credentials for
+# FARCARE_TURN_URLS (coturn's REST API scheme: username "<expiry>:<user uuid>", password the
+# HMAC-SHA1 of it), never a static password. "relay" forces media through TURN (tests prove
+# TURN carries it). Below FARCARE_CALL_AUDIO_ONLY_BELOW_KBPS of measured outgoing bandwidth a
+# call drops its video and caps Opus at FARCARE_CALL_AUDIO_KBPS. No media is recorded.
+FARCARE_ICE_SERVERS = json.loads(os.environ.get("FARCARE_ICE_SERVERS", "[]"))
+FARCARE_TURN_SECRET = os.environ.get("FARCARE_TURN_SECRET", "")
+FARCARE_TURN_URLS = env_list("FARCARE_TURN_URLS", [])
+FARCARE_TURN_TTL_SECONDS = env_int("FARCARE_TURN_TTL_SECONDS", 12 * 3600)
+FARCARE_ICE_TRANSPORT_POLICY = os.environ.get("FARCARE_ICE_TRANSPORT_POLICY", "all")
+FARCARE_CALL_AUDIO_ONLY_BELOW_KBPS = env_int("FARCARE_CALL_AUDIO_ONLY_BELOW_KBPS", 150)
+FARCARE_CALL_AUDIO_KBPS = env_int("FARCARE_CALL_AUDIO_KBPS", 24)
+# A presence silent this long (no quality report; browsers send one every ~5 s) is left
+# by `farcare calls sweep`.
+FARCARE_CALL_SILENT_SECONDS = env_int("FARCARE_CALL_SILENT_SECONDS", 60)
 
 # Content-Security-Policy of every response (farcare.core.middleware): nothing inline, nothing
 # from elsewhere; connect-src also gets ws:// and wss:// of the request's own host (the live
@@ -355,3 +398,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("FARCARE_LOG_LEVEL", "INFO")},
 }
+
+# Learning (issue 15): the share of a session's duration attended that earns its credit hours.
+# The largest training material (PDF, slides, recording) a trainer uploads, in MB.
+FARCARE_TRAINING_MATERIAL_MAX_MB = env_int("FARCARE_TRAINING_MATERIAL_MAX_MB", 300)
+FARCARE_TRAINING_ATTENDANCE_SHARE = float(os.environ.get("FARCARE_TRAINING_ATTENDANCE_SHARE", 0.75))
+# The key certificates' verification codes are made with (farcare/learning/codes.py): keep it
+# for as long as certificates must verify; SECRET_KEY only when none is set.
+FARCARE_CERTIFICATE_KEY = os.environ.get("FARCARE_CERTIFICATE_KEY", "")

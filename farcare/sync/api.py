@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
@@ -26,8 +26,9 @@ from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.consults.models import Attachment
 from farcare.core.contention import busy_response, is_busy
+from farcare.training.downloads import ranged_file_response
 
-from . import hub
+from . import hub, training_hub
 from .models import Station
 
 logger = logging.getLogger(__name__)
@@ -135,6 +136,10 @@ class PullOut(Schema):
     # every version of their values and their critical alerts) of the station's patients
     # (sync.diagnostics_records).
     diagnostics: dict[str, list[dict[str, Any]]]
+    # Programmes the station's staff are enrolled in, with their sessions, materials (light
+    # files fetched after, from /training/{material}/light), enrolments and attendance
+    # (sync.training_hub).
+    training: dict[str, list[dict[str, Any]]] = {}
 
 
 def _ip(request: HttpRequest) -> str | None:
@@ -214,3 +219,36 @@ def file(request: HttpRequest, attachment_uuid: uuid.UUID) -> FileResponse:
         details={"station": str(station.uuid)},
     )
     return FileResponse(item.file.open("rb"), content_type=item.content_type)
+
+
+@api.get(
+    "/training/{material_uuid}/light",
+    auth=StationToken(),
+    response={404: ErrorOut, **COMMON_ERRORS, **AUTH_ERRORS},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The material's light version; HTTP Range resumes a broken one.",
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            },
+            206: {"description": "The part of it asked for by Range."},
+        }
+    },
+)
+def training_light(
+    request: HttpRequest, material_uuid: uuid.UUID
+) -> HttpResponse | StreamingHttpResponse:
+    """The light version of a material of a programme the station's staff follow (training
+    material, not patient data: no audit record per fetch)."""
+    station: Station = request.auth  # type: ignore[attr-defined]
+    material = training_hub.light_file_for(station, material_uuid)
+    if material is None:
+        raise HttpError(404, "No light version of that material for this station.")
+    return ranged_file_response(
+        request,
+        material.light_file,
+        size=material.light_size or material.light_file.size,
+        content_type=material.light_content_type,
+        filename=f"{material.uuid}",
+        etag=f"{material.sha256[:32]}-light",
+    )

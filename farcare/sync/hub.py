@@ -35,7 +35,7 @@ from farcare.network.models import Facility, Organisation, ReferralLink, Settlem
 from farcare.patients.models import Consent, Patient
 from farcare.patients.services import consent_record, patient_register, patient_update
 
-from . import diagnostics_hub
+from . import diagnostics_hub, training_hub
 from .models import PatientConflict, Receipt, Station
 from .records import consultation_copy, patient_data, patient_fields, patient_record
 
@@ -448,6 +448,8 @@ def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
         ],
         "consultations": copies,
         "diagnostics": diagnostics,
+        # Last: the programmes the post's staff follow (not patient data; see training_hub).
+        "training": training_hub.changes(station),
     }
 
 

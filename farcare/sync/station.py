@@ -37,7 +37,7 @@ from farcare.consults.workflow import mirror
 from farcare.network.models import Facility
 from farcare.patients.models import Consent, Patient
 
-from . import diagnostics_mirror
+from . import diagnostics_mirror, training_mirror
 from .linkrate import Estimate, RateMeter, TimeLeft
 from .models import (
     PENDING_STATES,
@@ -438,6 +438,9 @@ def _one_pass(progress: Progress) -> PassReport:
     try:
         push_outbox(talk)
         talk.pull()
+        # Training materials' light files last, and only with nothing clinical left to send.
+        if not pending().exists():
+            training_mirror.fetch_light_files(talk.link)
     except (LinkDown, HubRefused) as error:
         # HubRefused here: the hub turned the station itself away (a revoked token); what waits
         # stays queued for when an administrator has enrolled the laptop again.
@@ -786,6 +789,7 @@ def pull(link: Link, config: StationConfig) -> int:
         for copy in answer["consultations"]:
             _mirror_consultation(copy)
         diagnostics = diagnostics_mirror.mirror(answer.get("diagnostics") or {})
+        training_mirror.mirror(answer.get("training") or {})
         if answer["patients"]:
             audit_record(
                 accessor=Accessor(None, None, "sync"),

@@ -15,3 +15,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# A camera and a microphone made up by Chromium (a moving test pattern and a beep), granted
+# without a prompt: the live-call tests and benchmarks need media but the machine has none.
+# Harmless to pages that never ask for media, so every browser the tests start has them.
+CHROMIUM_MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]

@@ -47,6 +47,24 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _listening_inodes(port: int) -> set[str] | None:
+    """Inodes of the IPv4 sockets listening on 127.0.0.1 or any address at `port`, from
+    /proc/net/tcp; None where there is no such file."""
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    wanted = f"{port:04X}"
+    inodes = set()
+    for line in lines:
+        fields = line.split()
+        local_address, state, inode = fields[1], fields[3], fields[9]
+        host, _, local_port = local_address.partition(":")
+        if local_port == wanted and state == "0A" and host in ("0100007F", "00000000"):
+            inodes.add(inode)
+    return inodes
+
+
 class HubProcess:
     def __init__(
         self,
@@ -62,6 +80,7 @@ class HubProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_env = dict(env or {})
         self._process: subprocess.Popen[bytes] | None = None
+        self._started = False
 
     # --- the environment of every child process ---------------------------------------------
 
@@ -200,13 +219,39 @@ class HubProcess:
         finally:
             log.close()  # the child holds its own copy
         deadline = time.monotonic() + START_TIMEOUT
-        while not self._answers():
+        # Answering is not enough: between free_port() and uvicorn's bind another test's server
+        # may take the port, and would answer /health (and refuse the demo's passwords).
+        while not (self._answers() and self._listener_is_ours()):
             if self._process.poll() is not None:
+                if not self._started and "address already in use" in self.log_tail().lower():
+                    # Never served yet, so nothing holds this port's address: take another.
+                    self.port = free_port()
+                    self.url = f"http://127.0.0.1:{self.port}"
+                    self._process = None
+                    self.start()
+                    return
                 raise RuntimeError(f"the hub stopped while starting:\n{self.log_tail()}")
             if time.monotonic() > deadline:
                 self.stop(kill=True)
                 raise RuntimeError(f"the hub did not answer within {START_TIMEOUT:.0f} s")
             time.sleep(0.05)
+        self._started = True
+
+    def _listener_is_ours(self) -> bool:
+        """Whether the socket listening on the port is this hub process's own (Linux: its inode
+        among the process's descriptors); True where /proc cannot tell."""
+        process = self._process
+        if process is None:
+            return False
+        inodes = _listening_inodes(self.port)
+        if inodes is None:
+            return True
+        try:
+            fd_dir = Path(f"/proc/{process.pid}/fd")
+            links = {os.readlink(fd_dir / name) for name in os.listdir(fd_dir)}
+        except OSError:
+            return True
+        return any(f"socket:[{inode}]" in links for inode in inodes)
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop the hub: SIGTERM and a clean shutdown, or with kill=True SIGKILL, as in a crash

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from farcare.demo.loader import DEMO_PASSWORD
-from farcare.testing.chromium import CHROMIUM, CHROMIUM_ARGS
+from farcare.testing.chromium import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MEDIA_ARGS
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 TIMEOUT_MS = 10_000
@@ -81,7 +81,9 @@ def browser() -> Iterator[Any]:
     try:
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=[*CHROMIUM_ARGS, *CHROMIUM_MEDIA_ARGS],
             )
             try:
                 yield chromium

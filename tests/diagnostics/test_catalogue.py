@@ -71,6 +71,7 @@ def test_imaging_is_ordered_by_modality_and_body_site():
         "11524-6": ("ECG", "heart"),
         "36643-5": ("DX", "chest"),
         "24725-4": ("CT", "head"),
+        "24627-2": ("CT", "chest"),
     }
     assert all(item.kind == "procedure" for item in catalogue.entries("imaging"))
 

@@ -268,7 +268,9 @@ def test_the_patient_sees_a_report_once_it_is_released(dx, fhir_as):
     assert own.get("DiagnosticReport").json()["total"] == 1
     DiagnosticReport.objects.filter(pk=report.pk).update(released_at=None)
     assert own.get("DiagnosticReport").json()["total"] == 0
-    assert own.get(f"DiagnosticReport/{report.uuid}").status_code == 403
+    # Not yet released: to the patient it does not exist (404, as its values), not "refused".
+    assert own.get(f"DiagnosticReport/{report.uuid}").status_code == 404
+    assert own.get(f"DiagnosticReport/{report.uuid}/_history/1").status_code == 404
 
 
 def test_the_patients_everything_holds_orders_reports_and_values(dx, fhir_as):

@@ -105,7 +105,7 @@ def test_every_operation_answers_as_its_schema_says(live_server, chain, feldsher
     schema = schemathesis.openapi.from_dict(json.loads(json.dumps(api.get_openapi_schema())))
     base_url = live_server.url
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 4
+    assert len(operations) == 5
 
     for operation in operations:
 

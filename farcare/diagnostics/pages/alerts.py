@@ -24,12 +24,13 @@ from farcare.audit.services import Accessor, audit_record
 from farcare.consults.case_rows import age_words, sex_word, short_name
 
 from .. import catalogue, selectors
-from ..models import AlertStatus, CriticalAlert, Interpretation
+from ..models import AlertStatus, CriticalAlert
 from ..services.critical import critical_acknowledge, may_acknowledge
 from . import words
 from .common import errors_to_form, language, staff_only, user_of
 from .forms import AlertAckForm
 from .reports import INTERPRETATION_WORDS, _number
+from .rows import CRITICAL
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,7 @@ def _correction(alert: CriticalAlert, lang: str) -> Correction | None:
         unit=words.unit(now.unit, lang),
         meaning=str(INTERPRETATION_WORDS.get(now.interpretation, "")),
         issued_at=now.issued_at,
-        still_critical=now.interpretation
-        in (Interpretation.CRITICAL_LOW, Interpretation.CRITICAL_HIGH),
+        still_critical=now.interpretation in CRITICAL,
     )
 
 

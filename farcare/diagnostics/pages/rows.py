@@ -16,7 +16,9 @@ from farcare.consults.case_rows import age_words, first_words, sex_word, short_n
 from ..models import DiagnosticOrder, Interpretation, SpecimenStatus
 
 ABNORMAL = frozenset({Interpretation.LOW, Interpretation.HIGH, Interpretation.ABNORMAL})
-CRITICAL = frozenset({Interpretation.CRITICAL_LOW, Interpretation.CRITICAL_HIGH})
+CRITICAL = frozenset(
+    {Interpretation.CRITICAL_LOW, Interpretation.CRITICAL_HIGH, Interpretation.CRITICAL_ABNORMAL}
+)
 
 
 def flag_of(codes: Iterable[str]) -> str:

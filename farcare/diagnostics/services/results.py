@@ -40,7 +40,7 @@ from farcare.network.models import Facility
 from farcare.patients.models import Patient
 
 from .. import alerts, catalogue, release
-from ..inbound import LabReportIn, ReceiveOutcome, ReportRefused, ResultIn
+from ..inbound import LabReportIn, ReceiveOutcome, ReportRefused, ResultIn, ValueWarning
 from ..interpretation import (
     HIGH,
     Range,
@@ -53,6 +53,7 @@ from ..interpretation import (
     range_text,
     reference_for,
     sent_interpretation,
+    unread_flags,
 )
 from ..limits import limits_for
 from ..models import (
@@ -254,7 +255,7 @@ class _Value:
     status: str
     effective_at: datetime
     alert_kind: str = ""
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ValueWarning] = field(default_factory=list)
 
 
 def _values(
@@ -271,9 +272,21 @@ def _values(
         moment = result.effective_at or effective
         unit = result.unit.strip() or (item.unit if item else "")
         number = parse_decimal(result.value) if result.value_type == ValueType.NUMBER else None
-        warnings: list[str] = []
+        warnings: list[ValueWarning] = []
         if result.value_type == ValueType.NUMBER and number is None and result.value.strip():
-            warnings.append(f"{code}: not a number, kept as text")
+            warnings.append(
+                ValueWarning(result.sequence, code, "value", f"{code}: not a number, kept as text")
+            )
+        # A flag we do not read is kept on the value and the sender told (never dropped quietly).
+        warnings.extend(
+            ValueWarning(
+                result.sequence,
+                code,
+                "flags",
+                f"{code}: abnormal flag {flag} is not interpreted here, kept as sent",
+            )
+            for flag in unread_flags(result.flags)
+        )
         sent_range = parse_range(result.reference_range)
         reference = sent_range
         if not sent_range.numeric and not sent_range.text:
@@ -285,7 +298,14 @@ def _values(
             if not unit or unit.casefold() == limit[1].casefold():
                 critical = limit[0]
             else:
-                warnings.append(f"{code}: unit {unit} differs from the critical limit's {limit[1]}")
+                warnings.append(
+                    ValueWarning(
+                        result.sequence,
+                        code,
+                        "unit",
+                        f"{code}: unit {unit} differs from the critical limit's {limit[1]}",
+                    )
+                )
         bounded = parse_bound(result.value) if number is None else None
         if number is not None:
             computed = interpret(number, reference, critical)
@@ -511,6 +531,7 @@ def _store(
                 value.reference.text or range_text(value.reference.low, value.reference.high)
             )[:60],
             interpretation=value.interpretation,
+            flags=[flag.strip() for flag in value.result.flags if flag.strip()][:10],
             status=value.status,
             performer=performer,
             effective_at=value.effective_at,
@@ -536,7 +557,12 @@ def _store(
     alerts_made = _raise_alerts(raising, patient, order, now)
     if order is not None:
         _update_order(order, report, stored)
-    if stored.review_required:
+    if stored.review_required and was_released and new_rows:
+        # New or corrected values of a released report that needs a review wait for the
+        # review again; the patient keeps seeing what was released before.
+        release.hold(stored)
+        released = False
+    elif stored.review_required:
         released = stored.released_at is None and release.release_if_due(stored, now)
     else:
         released = release.release(stored, now)
@@ -564,7 +590,7 @@ def _store(
         },
     )
     if was_released and replaced:
-        alerts.result_updated(patient.user)
+        # The patient is told by the release of the new values (now, or after the review).
         if order is not None:
             alerts.results_corrected(order)
     elif order is not None and new_rows and not alerts_made:

@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     documents,
     network,
     patient,
+    scheduling,
 )
 
 # After clinical and consultation: the diagnostics parts join their Observation and

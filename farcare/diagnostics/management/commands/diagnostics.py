@@ -1,9 +1,9 @@
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from farcare.diagnostics.watch import watch_diagnostics
+from farcare.diagnostics.watch import at_station, watch_diagnostics
 
 
 class Command(BaseCommand):
@@ -19,6 +19,12 @@ class Command(BaseCommand):
         watch.add_argument("--loop", type=int, default=0, metavar="SECONDS")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if at_station():
+            # The station's alerts and results are the hub's copies: the hub escalates them.
+            raise CommandError(
+                "This installation is a station: critical alerts are escalated and results "
+                "released at the hub, not here. Run `farcare diagnostics watch` at the hub."
+            )
         interval = options["loop"]
         while True:
             report = watch_diagnostics()

@@ -7,6 +7,7 @@ resource is."""
 
 from .imaging_study import ImagingStudyHandler
 from .observation import LaboratoryObservationHandler
+from .presented_form import ReportFormHandler
 from .report import DiagnosticReportHandler
 from .service_request import DiagnosticOrderHandler
 from .specimen import SpecimenHandler
@@ -16,5 +17,6 @@ __all__ = [
     "DiagnosticReportHandler",
     "ImagingStudyHandler",
     "LaboratoryObservationHandler",
+    "ReportFormHandler",
     "SpecimenHandler",
 ]

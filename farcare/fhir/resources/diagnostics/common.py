@@ -54,6 +54,7 @@ INTERPRETATION_DISPLAY = {
     "LL": "Critical low",
     "HH": "Critical high",
     "A": "Abnormal",
+    "AA": "Critical abnormal",
 }
 
 Condition = Callable[[str, str, str], Q]

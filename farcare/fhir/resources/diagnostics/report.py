@@ -5,7 +5,9 @@ radiologist's signed report of an imaging study.
 collected, `issued` = reported; `performer` = the laboratory or diagnostic centre;
 `resultsInterpreter` = the radiologist; `result` = the laboratory Observations (their ids are
 the first rows of their chains of corrections: observation.py); `imagingStudy`; `conclusion`
-and `conclusionCode` (ICD-10). A patient's own token sees a report once it is released to them.
+and `conclusionCode` (ICD-10); `presentedForm` = the report as PDF, `Binary/<the report's id>`
+(presented_form.py). A patient's own token sees a report once it is released to them; before,
+it does not exist for them (404, not 403), as its values.
 
 POST (a single DiagnosticReport with its Observations `contained` and named in `result`, or a
 transaction Bundle whose DiagnosticReport names Observation entries by their `urn:uuid:`
@@ -110,6 +112,10 @@ class DiagnosticReportHandler(Handler):
     def patient_of(self, obj: DiagnosticReport) -> Patient:
         return obj.patient
 
+    def hidden(self, principal: Principal, obj: DiagnosticReport) -> bool:
+        # To the patient a report not yet released does not exist (404, not 403), as its values.
+        return released_only(principal)
+
     def versioned_objects(self, instance: Model) -> Iterable[Any]:
         if isinstance(instance, DiagnosticReport):
             return [instance]
@@ -167,6 +173,11 @@ class DiagnosticReportHandler(Handler):
                 {"coding": [{"system": systems.ICD10, "code": str(code)}]}
                 for code in obj.conclusion_codes
             ]
+        from .presented_form import presented_form
+
+        forms = presented_form(obj)
+        if forms:
+            resource["presentedForm"] = forms
         return resource
 
     # --- writes ------------------------------------------------------------------------------

@@ -8,7 +8,15 @@ the category SNOMED CT 108252007 (laboratory procedure) or 363679005 (imaging) i
 reason; `performer` = the performing facility's Organization (routed by the network when the
 client names none); `requester` = the orderer; `specimen` = the order's tubes; `basedOn` = the
 consultation whose recommendation it follows. POST places it through
-`diagnostics.services.ordering.order_place`, like the order page."""
+`diagnostics.services.ordering.order_place`, like the order page.
+
+PUT after placing may only cancel the order: `status` "revoked" with the reason in the extension
+`request-statusReason` (valueCodeableConcept.text, the standard place in R4) or, failing that,
+in a new `note`; it goes through `order_cancel`, like the page's Cancel (which also tells the
+laboratory the order was sent to: HL7 ORC-1 "CA"). A revoked order shows its reason in both.
+Any other change to what the order holds is refused (422) saying what may change; an element
+the PUT leaves out is not a change (the order keeps it). PATCH is not served (as for every
+type)."""
 
 from __future__ import annotations
 
@@ -29,7 +37,7 @@ from farcare.diagnostics.models import (
     Priority,
     Specimen,
 )
-from farcare.diagnostics.services.ordering import order_place
+from farcare.diagnostics.services.ordering import order_cancel, order_place
 from farcare.network.models import Facility
 from farcare.patients.models import Patient
 
@@ -37,6 +45,7 @@ from ... import systems
 from ...auth import Principal
 from ...errors import business_rule, conflict
 from ...registry import Handler, Include, SearchParam, register_part
+from ...remainder import rendered
 from ...validation import validated
 from ..consultation.common import REQUESTER_KINDS, _person, as_fhir, person_q
 from .common import (
@@ -120,7 +129,9 @@ class DiagnosticOrderHandler(Handler):
     resource_type = "ServiceRequest"
     model = DiagnosticOrder
     updated_field = "updated_at"
-    interactions = frozenset({"read", "vread", "history-instance", "search-type", "create"})
+    interactions = frozenset(
+        {"read", "vread", "history-instance", "search-type", "create", "update"}
+    )
     search_params = {
         "patient": SearchParam("reference", "patient__uuid", target="Patient"),
         "subject": SearchParam("reference", "patient__uuid", target="Patient"),
@@ -208,6 +219,10 @@ class DiagnosticOrderHandler(Handler):
             resource["occurrenceTiming"] = {"repeat": {"boundsPeriod": {"end": when(obj.due_at)}}}
         if obj.note:
             resource["note"] = [{"text": obj.note}]
+        if obj.status == OrderStatus.REVOKED and obj.note:
+            resource["extension"] = [
+                {"url": STATUS_REASON, "valueCodeableConcept": {"text": obj.note}}
+            ]
         return resource
 
     # --- writes ------------------------------------------------------------------------------
@@ -238,6 +253,90 @@ class DiagnosticOrderHandler(Handler):
         except ValidationError as error:
             raise as_fhir(error, ORDER_PATHS, "ServiceRequest.status") from error
         return self.all_objects().get(pk=placed.pk)
+
+    def update(
+        self, principal: Principal, obj: DiagnosticOrder, resource: dict[str, Any]
+    ) -> DiagnosticOrder:
+        validated("ServiceRequest", resource)
+        served = rendered(self, obj)
+        wanted = str(resource.get("status") or "")
+        cancelling = wanted == OrderStatus.REVOKED and obj.status != OrderStatus.REVOKED
+        if wanted != obj.status and not cancelling:
+            raise business_rule(_ONLY_CANCEL, ["ServiceRequest.status"])
+        free = {"resourceType", "id", "meta", "text", "status"}
+        if cancelling:
+            free |= {"note", "extension"}
+        changed = [
+            key for key in resource if key not in free and not _same(resource[key], served.get(key))
+        ]
+        if cancelling:
+            extensions = [
+                e for e in resource.get("extension") or [] if e.get("url") != STATUS_REASON
+            ]
+            if not _same(extensions, served.get("extension") or []):
+                changed.append("extension")
+        if changed:
+            raise business_rule(_ONLY_CANCEL, [f"ServiceRequest.{key}" for key in changed])
+        if not cancelling:
+            return obj  # nothing changed: the same version
+        try:
+            order_cancel(
+                accessor=principal.accessor,
+                order=obj,
+                reason=_cancel_reason(resource, served),
+                version=obj.version,
+            )
+        except ValidationError as error:
+            raise as_fhir(error, CANCEL_PATHS, "ServiceRequest.status") from error
+        return self.all_objects().get(pk=obj.pk)
+
+
+# The standard extension for why a request's status is what it is (R4 has no statusReason).
+STATUS_REASON = "http://hl7.org/fhir/StructureDefinition/request-statusReason"
+CANCEL_PATHS = {"reason": "ServiceRequest.extension", "version": "ServiceRequest.meta"}
+_ONLY_CANCEL = (
+    "Once placed, an order can only be cancelled: send it back unchanged with status "
+    "'revoked' and the reason in the extension " + STATUS_REASON + " (valueCodeableConcept."
+    "text) or a note. To change the tests, priority, performer or reason, cancel it and "
+    "place a new order."
+)
+
+
+def _same(sent: Any, served: Any) -> bool:
+    """Whether `sent` says nothing the served resource does not: every key it has, with the
+    same value; lists item by item."""
+    if isinstance(sent, dict):
+        return isinstance(served, dict) and all(
+            key in served and _same(value, served[key]) for key, value in sent.items()
+        )
+    if isinstance(sent, list):
+        return (
+            isinstance(served, list)
+            and len(sent) == len(served)
+            and all(_same(a, b) for a, b in zip(sent, served, strict=True))
+        )
+    return bool(sent == served)
+
+
+def _cancel_reason(resource: dict[str, Any], served: dict[str, Any]) -> str:
+    """The statusReason extension's text (or its coding's display), else the notes the order
+    did not already have."""
+    for extension in resource.get("extension") or []:
+        if extension.get("url") != STATUS_REASON:
+            continue
+        concept = extension.get("valueCodeableConcept") or {}
+        text = concept.get("text") or next(
+            (c.get("display") for c in concept.get("coding") or [] if c.get("display")), ""
+        )
+        if text:
+            return str(text)
+    known = {note.get("text") for note in served.get("note") or []}
+    notes = [
+        str(note.get("text"))
+        for note in resource.get("note") or []
+        if note.get("text") and note.get("text") not in known
+    ]
+    return "\n".join(notes)
 
 
 def _subject(resource: dict[str, Any]) -> Patient:
