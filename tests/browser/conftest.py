@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -207,6 +207,33 @@ def new_asgi_context(browser: Any, asgi_server: str) -> Iterator[Callable[..., A
     """Like new_context, against the ASGI server (contexts close before the server stops)."""
     with _contexts(browser, asgi_server) as make:
         yield make
+
+
+@pytest.fixture
+def new_asgi_browser_context(browser: Any, asgi_server: str) -> Iterator[Callable[..., Any]]:
+    """Like new_asgi_context, but each context in a Chromium of its own (another browser
+    process, as two people's machines are), with the same loopback-only routing and checks:
+    what a call must carry between browsers cannot pass inside one."""
+    launched: list[Any] = []
+    with ExitStack() as stack:
+
+        def make(locale: str = "en-US") -> Any:
+            chromium = browser.browser_type.launch(
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=[*CHROMIUM_ARGS, *CHROMIUM_MEDIA_ARGS],
+            )
+            launched.append(chromium)
+            contexts = stack.enter_context(_contexts(chromium, asgi_server))
+            return contexts(locale)
+
+        try:
+            yield make
+        finally:
+            # The contexts close (and are checked) first, then their browsers.
+            stack.close()
+            for chromium in launched:
+                chromium.close()
 
 
 def log_in(context: Any, username: str, language: str = "en") -> Any:

@@ -81,6 +81,7 @@ def sent_kbps(page, seconds: float = 6.0) -> float:
 def test_a_call_through_turn_adapts_and_survives_a_dropped_socket(
     asgi_server,
     new_asgi_context,
+    new_asgi_browser_context,
     scene,  # noqa: F811
     turn,
 ):
@@ -95,7 +96,8 @@ def test_a_call_through_turn_adapts_and_survives_a_dropped_socket(
     feldsher.get_by_role("button", name="Start the call").click()
     feldsher.get_by_test_id("call-status").wait_for()
 
-    consultant = log_in(new_asgi_context(), scene.hub_cardiologist.username)
+    # The consultant in another Chromium process, as on another machine.
+    consultant = log_in(new_asgi_browser_context(), scene.hub_cardiologist.username)
     consultant.goto(f"/calls/{case.uuid}/")
     consultant.get_by_role("button", name="Join the call").click()
 

@@ -39,14 +39,19 @@ def _inbound(page: Any) -> dict[str, int]:
 def test_three_people_hold_a_consilium_through_janus(
     janus_server: JanusServer,
     new_asgi_context: Callable[..., Any],
+    new_asgi_browser_context: Callable[..., Any],
     asgi_server: str,
     chain: Chain,
 ) -> None:
     case: Consilium = consilium_case(chain, password=DEMO_PASSWORD)
     path = f"/calls/{case.consultation.uuid}/consilium/"
     pages = []
-    for user in (case.feldsher, case.hub_cardiologist, case.federal_cardiologist):
-        page = log_in(new_asgi_context(), user.username)
+    # Three Chromium processes, as three machines: the shared one and two of their own.
+    contexts = (new_asgi_context, new_asgi_browser_context, new_asgi_browser_context)
+    for user, context in zip(
+        (case.feldsher, case.hub_cardiologist, case.federal_cardiologist), contexts, strict=True
+    ):
+        page = log_in(context(), user.username)
         page.goto(path)
         page.get_by_test_id("consilium-join").click()
         pages.append(page)
