@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "farcare.training",
     "farcare.casebook",
     "farcare.learning",
+    "farcare.evacuation",
     "farcare.hl7",
     "farcare.fhir",
     "farcare.uploads",
