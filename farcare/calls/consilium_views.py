@@ -10,7 +10,6 @@ Permissions-Policy that lets this origin use the camera and microphone."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -26,7 +25,6 @@ from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.consults.models import Consultation
 from farcare.consults.selectors import case_patient
-from farcare.core.middleware import content_security_policy
 from farcare.core.timezones import local_moment
 
 from . import janus
@@ -41,11 +39,8 @@ from .consilium import (
 )
 from .models import Call, CallKind
 from .quality import quality_report
+from .room_page import room_texts, sfu_audio_only_below_kbps, with_camera_and_sfu
 from .services import call_quality
-
-CONSILIUM_PERMISSIONS_POLICY = settings.FARCARE_PERMISSIONS_POLICY.replace(
-    "camera=()", "camera=(self)"
-).replace("microphone=()", "microphone=(self)")
 
 
 def _user(request: HttpRequest) -> User:
@@ -61,53 +56,12 @@ def _consultation(consultation_uuid: str) -> Consultation:
     )
 
 
-def _janus_origin() -> str:
-    parts = urlsplit(settings.FARCARE_JANUS_WS_URL)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-def _secure_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    policy = content_security_policy(request)
-    origin = _janus_origin()
-    if origin:
-        policy = "; ".join(
-            f"{directive} {origin}" if directive.startswith("connect-src ") else directive
-            for directive in policy.split("; ")
-        )
-    response["Content-Security-Policy"] = policy
-    response["Permissions-Policy"] = CONSILIUM_PERMISSIONS_POLICY
-    return response
-
-
-def audio_only_below_kbps() -> int:
-    """The weak-link threshold of a consilium. Janus asks each publisher (REMB) to keep under the
-    room's cap, and the browser's estimate of its outgoing bandwidth never reports more than
-    that, so the call of two's threshold would switch every consilium to audio; here it is at
-    most half the cap (video still worth sending beside the voice)."""
-    return min(settings.FARCARE_CALL_AUDIO_ONLY_BELOW_KBPS, janus.BITRATE_CAP // 1000 // 2)
-
-
 def _texts() -> dict[str, str]:
-    """What consilium.js writes into the page, in the reader's language."""
     return {
+        **room_texts(),
         "connecting": _("Connecting to the consilium…"),
         "connected": _("In the consilium"),
         "left": _("You left the consilium."),
-        "lost": _("The connection to the video server was lost. Join again."),
-        "no_devices": _("The camera or microphone could not be opened: %(error)s"),
-        "in_room": _("connected"),
-        "not_in_room": _("joining…"),
-        "you": _("you"),
-        "quality": _(
-            "sent %(sent)s kbit/s · received %(received)s kbit/s · round trip %(rtt)s ms · "
-            "%(loss)s%% lost"
-        ),
-        "no_figures": _("no figures yet"),
-        "failed": _("Could not join: %(error)s"),
-        "reconnecting": _("The connection dropped. Reconnecting…"),
-        "video": _("video"),
-        "audio": _("audio only"),
-        "audio_weak": _("audio only (the link is too weak for video)"),
     }
 
 
@@ -130,7 +84,7 @@ def consilium_page(request: HttpRequest, consultation_uuid: str) -> HttpResponse
         "join_url": f"{request.path}join/",
         "quality_url": f"{request.path}quality/",
         "leave_url": f"{request.path}leave/",
-        "audio_only_below_kbps": audio_only_below_kbps(),
+        "audio_only_below_kbps": sfu_audio_only_below_kbps(),
         "audio_kbps": settings.FARCARE_CALL_AUDIO_KBPS,
         "texts": _texts(),
     }
@@ -146,7 +100,7 @@ def consilium_page(request: HttpRequest, consultation_uuid: str) -> HttpResponse
             "config": config,
         },
     )
-    return _secure_headers(request, response)
+    return with_camera_and_sfu(request, response)
 
 
 def _person(person: Person) -> dict[str, Any]:

@@ -25,13 +25,9 @@ from farcare.consults.selectors import case_patient
 from .access import require_join
 from .ice import ice_servers_for
 from .models import CallKind
+from .room_page import with_camera
 from .selectors import open_call, presence
 from .services import call_join
-
-# Camera and microphone for this page and this origin only; everything else stays denied.
-CALL_PERMISSIONS_POLICY = settings.FARCARE_PERMISSIONS_POLICY.replace(
-    "camera=()", "camera=(self)"
-).replace("microphone=()", "microphone=(self)")
 
 
 def _texts() -> dict[str, str]:
@@ -127,5 +123,4 @@ def call_page(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
             "config": config,
         },
     )
-    response["Permissions-Policy"] = CALL_PERMISSIONS_POLICY
-    return response
+    return with_camera(response)

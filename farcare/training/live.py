@@ -10,7 +10,6 @@ origin use the camera and microphone (a trainer's), as the consilium page does."
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.conf import settings
@@ -25,8 +24,8 @@ from farcare.accounts.models import User
 from farcare.audit.services import Accessor
 from farcare.calls import janus
 from farcare.calls.quality import quality_report
+from farcare.calls.room_page import room_texts, sfu_audio_only_below_kbps, with_camera_and_sfu
 from farcare.core.jsonbody import parse_json_body
-from farcare.core.middleware import content_security_policy
 from farcare.core.timezones import local_moment
 
 from .live_room import (
@@ -43,12 +42,6 @@ from .live_room import (
 from .models import LiveSeat, Session
 from .selectors import may_see_programme
 
-PERMISSIONS_POLICY = settings.FARCARE_PERMISSIONS_POLICY.replace(
-    "camera=()", "camera=(self)"
-).replace("microphone=()", "microphone=(self)")
-# Audio only below this outgoing estimate: half the room's per-publisher cap, as a consilium.
-AUDIO_ONLY_BELOW_KBPS = janus.BITRATE_CAP // 1000 // 2
-
 
 def _user(request: HttpRequest) -> User:
     user = request.user
@@ -63,45 +56,12 @@ def _session(request: HttpRequest, session_uuid: UUID) -> Session:
     return session
 
 
-def _janus_origin() -> str:
-    parts = urlsplit(settings.FARCARE_JANUS_WS_URL)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-def _secure_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    policy = content_security_policy(request)
-    origin = _janus_origin()
-    if origin:
-        policy = "; ".join(
-            f"{directive} {origin}" if directive.startswith("connect-src ") else directive
-            for directive in policy.split("; ")
-        )
-    response["Content-Security-Policy"] = policy
-    response["Permissions-Policy"] = PERMISSIONS_POLICY
-    return response
-
-
 def _texts() -> dict[str, str]:
-    """What consilium.js writes into the page, in the reader's language."""
     return {
+        **room_texts(),
         "connecting": _("Connecting to the session…"),
         "connected": _("In the session"),
         "left": _("You left the session."),
-        "lost": _("The connection to the video server was lost. Join again."),
-        "no_devices": _("The camera or microphone could not be opened: %(error)s"),
-        "in_room": _("connected"),
-        "not_in_room": _("joining…"),
-        "you": _("you"),
-        "quality": _(
-            "sent %(sent)s kbit/s · received %(received)s kbit/s · round trip %(rtt)s ms · "
-            "%(loss)s%% lost"
-        ),
-        "no_figures": _("no figures yet"),
-        "failed": _("Could not join: %(error)s"),
-        "reconnecting": _("The connection dropped. Reconnecting…"),
-        "video": _("video"),
-        "audio": _("audio only"),
-        "audio_weak": _("audio only (the link is too weak for video)"),
         "listening": _("You are listening. To ask to speak, raise your hand."),
         "listening_person": _("listening"),
         "raise_hand": _("Raise hand"),
@@ -150,9 +110,7 @@ def room(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
         "leave_url": f"{base}leave/",
         "listen_only": listen_only,
         **({"hand_url": f"{base}hand/"} if listen_only else {}),
-        "audio_only_below_kbps": min(
-            settings.FARCARE_CALL_AUDIO_ONLY_BELOW_KBPS, AUDIO_ONLY_BELOW_KBPS
-        ),
+        "audio_only_below_kbps": sfu_audio_only_below_kbps(),
         "audio_kbps": settings.FARCARE_CALL_AUDIO_KBPS,
         "texts": _texts(),
     }
@@ -169,7 +127,7 @@ def room(request: HttpRequest, session_uuid: UUID) -> HttpResponse:
             "listen_only": listen_only,
         },
     )
-    return _secure_headers(request, response)
+    return with_camera_and_sfu(request, response)
 
 
 @login_required
