@@ -4,10 +4,11 @@ here: audited, each patient shown linked; everything else reads de-identified ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -16,6 +17,7 @@ from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.consults.models import Consultation, ConsultForm, EvacuationAdvice, OutcomeAction
+from farcare.core.templatetags.farcare import when
 from farcare.core.values import region as region_name
 from farcare.network.models import FacilityKind
 from farcare.patients.models import Consent, ConsentKind, Sex
@@ -160,12 +162,15 @@ def may_view(user: User, case: TeachingCase) -> bool:
 
 
 def _when(value: str) -> str:
-    """A shifted time as the case shows it (date and time, no zone: the offset is secret and
-    the zone would only narrow the place)."""
+    """A shifted time as the case shows it: in the reader's zone, named, like every time in the
+    house (the reader's zone says nothing of the place the case came from)."""
     try:
-        return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return ""
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return when(moment)
 
 
 def case_display(case: TeachingCase) -> dict[str, Any]:
