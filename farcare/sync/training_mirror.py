@@ -23,6 +23,7 @@ from django.db import transaction
 from farcare.accounts.models import User
 from farcare.training.models import Attendance, Enrolment, Material, Programme, Session
 
+from .models import StationConfig
 from .outbox import pending
 
 logger = logging.getLogger(__name__)
@@ -184,7 +185,10 @@ def waiting_files() -> list[Material]:
 
 
 def _partial(material: Material) -> Path:
-    folder = Path(settings.MEDIA_ROOT) / "station" / "training-partial"
+    # Under this station's own id: a partial file is this enrolment's, never another's sharing
+    # the storage (the material's UUID is the hub's, the same at every station).
+    station = StationConfig.objects.values_list("station_uuid", flat=True).first()
+    folder = Path(settings.MEDIA_ROOT) / "station" / "training-partial" / str(station or "none")
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{material.uuid}.part"
 
