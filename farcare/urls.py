@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from farcare.audit import views as audit_views
 from farcare.fhir import bundles as fhir_bundles
+from farcare.fhir import handover_page as fhir_handover_page
 from farcare.sync.api import api as sync_api
 
 urlpatterns = [
@@ -30,6 +31,14 @@ urlpatterns = [
     path("training/", include("farcare.training.urls")),
     path("casebook/", include("farcare.casebook.urls")),
     path("learning/", include("farcare.learning.urls")),
+    # The transfer summary as a FHIR document for a signed-in reader: served by the FHIR layer,
+    # which the evacuation app may not import (issue 16).
+    path(
+        "transfers/<uuid:transfer_uuid>/handover.json",
+        fhir_handover_page.handover_document_view,
+        name="transfer_handover_document",
+    ),
+    path("transfers/", include("farcare.evacuation.urls")),
     path("uploads/", include("farcare.uploads.urls")),
     path("api/sync/", sync_api.urls),
     path("station/", include("farcare.sync.urls")),

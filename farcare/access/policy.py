@@ -5,6 +5,8 @@ The rules (issue 2, domain.md §3):
 - requesting clinicians: patients whose home facility is theirs or below theirs in the referral
   chain (staff of the home facility and of the facilities above it);
 - consultants: only patients of consultations assigned to them;
+- clinicians of a receiving hospital: also patients transferred to it (issue 16), from the
+  request until they are handed over and after, unless it was called off before departure;
 - coordinators: patients of their region;
 - patients: their own record;
 - laboratory staff: patients of diagnostic orders routed to their facility and of the reports
@@ -37,6 +39,7 @@ from farcare.audit.models import Purpose
 from farcare.consults.models import Assignment, Consultation, Status
 from farcare.consults.workflow import Side
 from farcare.diagnostics.models import DiagnosticOrder, DiagnosticReport
+from farcare.evacuation.models import Transfer, TransferStatus
 from farcare.imaging.models import ImagingStudy
 from farcare.network.models import Facility, PractitionerRole, PractitionerRoleKind
 from farcare.network.selectors import facilities_above, facilities_served_by
@@ -117,13 +120,32 @@ def _read_at(facility: Facility) -> QuerySet[Patient]:
     return Patient.objects.filter(pk__in=studies)
 
 
+# A receiving hospital reaches a patient from the moment a transfer to it is requested (to decide
+# on the bed and read the handover before arrival) and keeps the record it now treats; a transfer
+# that ended before the patient left (cancelled, treated locally, died at the post) opens nothing.
+_RECEIVING_CLOSED = (TransferStatus.CANCELLED, TransferStatus.TREATED_LOCALLY)
+
+
+def _received_at(facility: Facility) -> QuerySet[Patient]:
+    incoming = (
+        Transfer.objects.filter(destination_id=facility.pk)
+        .exclude(status__in=_RECEIVING_CLOSED)
+        .exclude(status=TransferStatus.DIED, departed_at__isnull=True)
+        .values("patient_id")
+    )
+    return Patient.objects.filter(pk__in=incoming)
+
+
 def _normal_scope(user: User) -> QuerySet[Patient] | None:
     """Patients the user reaches without breaking the glass, or None for none at all."""
     facility = _facility_of(user)
     if user.role == Role.PATIENT:
         return Patient.objects.filter(user=user)
     if user.role == Role.CLINICIAN and facility:
-        return Patient.objects.filter(home_facility_id__in=facilities_served_by(facility.pk))
+        return Patient.objects.filter(
+            Q(home_facility_id__in=facilities_served_by(facility.pk))
+            | Q(pk__in=_received_at(facility).values("pk"))
+        )
     if user.role == Role.COORDINATOR and facility:
         return Patient.objects.filter(home_facility__region=facility.region)
     if user.role == Role.CONSULTANT:
@@ -158,7 +180,10 @@ def _in_normal_scope(user: User, patient: Patient) -> bool:
     if user.role == Role.PATIENT:
         return patient.user_id == user.pk
     if user.role == Role.CLINICIAN and facility:
-        return facility.pk in facilities_above(patient.home_facility_id)
+        return (
+            facility.pk in facilities_above(patient.home_facility_id)
+            or _received_at(facility).filter(pk=patient.pk).exists()
+        )
     if user.role == Role.COORDINATOR and facility:
         return patient.home_facility.region == facility.region
     if user.role == Role.CONSULTANT:

@@ -22,7 +22,7 @@ from farcare.audit.services import Accessor, audit_record
 from farcare.clinical import icd10
 from farcare.clinical.news2 import news2_score
 from farcare.clinical.vitals import parse_vitals
-from farcare.core.ports import station_pages
+from farcare.core.ports import replication, station_pages
 from farcare.imaging.errors import ImagingError
 from farcare.imaging.metadata import STRIPPABLE, strip_metadata
 from farcare.patients.models import Patient
@@ -285,6 +285,7 @@ def _detail_context(
         ),
         "ack_form": forms.get("ack_form") or AcknowledgeForm(),
         "station_case": station_case,
+        "at_station": replication().is_station(),  # transfers are opened at the hub only
         "earlier": earlier_conclusions(
             accessor=Accessor.from_request(request),
             consultation=consultation,

@@ -283,6 +283,9 @@ def load_demo() -> list[tuple[str, str, str]]:
     from .training import load_training
 
     load_training()
+    from .evacuation import load_evacuation
+
+    load_evacuation()
     accounts = []
     listed = [p.username for p in people[:6]] + [LABORATORY_USER, RADIOLOGIST_USER]
     for username in [*listed, "patient", "analyst", "admin"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpResponse
@@ -54,6 +55,14 @@ def operation_outcome(
 
 def bad_request(diagnostics: str, expression: list[str] | None = None) -> FhirError:
     return FhirError(400, "invalid", diagnostics, expression=expression)
+
+
+def refuse_nul(texts: Iterable[str], where: str) -> None:
+    """A NUL byte is never part of a FHIR string (the spec forbids control characters other than
+    tab and line breaks) and PostgreSQL refuses it in text and JSON columns, so a request holding
+    one is a 400 at the door, not a 500 when the audit trail or the query reaches the database."""
+    if any("\x00" in text for text in texts):
+        raise bad_request(f"{where} contains a NUL (0x00) byte, which FHIR does not allow.")
 
 
 def not_found(diagnostics: str) -> FhirError:

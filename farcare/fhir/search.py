@@ -16,7 +16,7 @@ from django.db.models import F, Q, QuerySet
 
 from farcare.patients.identifiers import normalise_text
 
-from .errors import bad_request
+from .errors import bad_request, refuse_nul
 from .registry import Handler, SearchParam
 
 CONTROL = {
@@ -139,6 +139,8 @@ def apply_params(
     handler: Handler, queryset: QuerySet[Any], params: list[tuple[str, str]]
 ) -> QuerySet[Any]:
     """AND across parameters, OR across comma-separated values (FHIR search)."""
+    # Every caller's parameters (If-None-Exist, $everything, bundles) pass here before the query.
+    refuse_nul([text for pair in params for text in pair], "The search")
     for key, raw in params:
         name, _colon, modifier = key.partition(":")
         if name in CONTROL:

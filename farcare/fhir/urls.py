@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from . import bundles, capability, oauth, operations, views
+from .resources import evacuation
 
 app_name = "fhir"
 
@@ -25,6 +26,7 @@ urlpatterns = [
         name="export-file",
     ),
     re_path(rf"^Patient/{ID}/\$everything$", operations.everything, name="everything"),
+    re_path(rf"^Composition/{ID}/\$document$", evacuation.document, name="transfer-document"),
     re_path(rf"^{TYPE}/_search$", views.type_search, name="search"),
     re_path(rf"^{TYPE}/{ID}/_history/(?P<version_id>[^/]+)$", views.vread, name="vread"),
     re_path(rf"^{TYPE}/{ID}/_history$", views.history, name="history"),

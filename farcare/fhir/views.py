@@ -35,6 +35,7 @@ from .errors import (
     not_allowed,
     not_found,
     precondition_failed,
+    refuse_nul,
 )
 from .models import ResourceVersion
 from .registry import Handler, handler_for
@@ -74,6 +75,10 @@ def fhir_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
+            # A NUL byte anywhere in the query or the path is refused before it reaches a query
+            # or the audit trail (PostgreSQL cannot store it); bodies are checked in _body.
+            refuse_nul(_texts(_params(request.GET)), "The query")
+            refuse_nul([str(part) for part in (*args, *kwargs.values())], "The URL")
             negotiate(request)
             # Messages in the language the client asks for; English for a client that does not.
             if "Accept-Language" in request.headers:
@@ -133,6 +138,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
         raise bad_request("The body must be a JSON object.")
     if nesting(data) > MAX_NESTING:
         raise bad_request(f"The body is nested deeper than {MAX_NESTING} levels.")
+    refuse_nul(strings_in(data), "The body")
     return data
 
 
@@ -165,6 +171,25 @@ def nesting(value: Any) -> int:
             break
         stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    """Every key and string value of parsed JSON (`"\\u0000"` parses to a NUL), walked without
+    recursion like nesting()."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            yield from (key for key in item if isinstance(key, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _texts(params: list[tuple[str, str]]) -> list[str]:
+    return [text for pair in params for text in pair]
 
 
 def _find(handler: Handler, logical_id: str) -> Any:
@@ -321,6 +346,8 @@ def search_response(
 def search_bundle(
     request: HttpRequest, principal: Principal, handler: Handler, params: list[tuple[str, str]]
 ) -> dict[str, Any]:
+    # Searches also arrive from a form body (_search) and from a bundle entry's request.url.
+    refuse_nul(_texts(params), "The search")
     if len(handler.parts) > 1:
         page = composite_search.page(principal, handler, params)
         queryset: Any = None

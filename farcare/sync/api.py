@@ -140,6 +140,9 @@ class PullOut(Schema):
     # files fetched after, from /training/{material}/light), enrolments and attendance
     # (sync.training_hub).
     training: dict[str, list[dict[str, Any]]] = {}
+    # Transfers of the station's patients ("transfers": with their timelines, treatment given
+    # and aircraft), read-only at the station (sync.evacuation_hub).
+    evacuation: dict[str, list[dict[str, Any]]] = {}
 
 
 def _ip(request: HttpRequest) -> str | None:

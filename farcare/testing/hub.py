@@ -37,7 +37,7 @@ from typing import Any
 DATABASE = "hub.sqlite3"
 MEDIA = "media"
 LOG = "hub.log"
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.utils import translation
 
 from farcare.accounts.models import Role, User
+from farcare.evacuation.models import TransportBase
 from farcare.fhir.resources.network import (
     BCP47,
     FACILITY_KIND,
@@ -94,7 +95,8 @@ def test_every_resource_of_the_demo_network_reads_and_validates(demo, fhir_as):
     client = fhir_as(demo, "user/*.read")
     counts = {
         "Organization": Organisation.objects.count(),
-        "Location": Facility.objects.count(),
+        # Facilities and air-ambulance bases (issue 16) are both Locations.
+        "Location": Facility.objects.count() + TransportBase.objects.count(),
         "Practitioner": Practitioner.objects.count(),
         "PractitionerRole": PractitionerRole.objects.count(),
     }
@@ -118,7 +120,10 @@ def test_searching_the_demo_network(demo, fhir_as):
     client = fhir_as(demo, "user/*.read")
 
     chukotka = searched(client, "Location", **{"address-state": "Chukotka", "_count": "500"})
-    assert len(chukotka) == Facility.objects.filter(region="Chukotka").count()
+    assert len(chukotka) == (
+        Facility.objects.filter(region="Chukotka").count()
+        + TransportBase.objects.filter(region="Chukotka").count()
+    )
     assert {location["address"]["state"] for location in chukotka} == {"Chukotka"}
     hubs = searched(client, "Location", type=f"{FACILITY_KIND}|regional_hub", _count="500")
     assert "Anadyr regional hospital" in {hub["name"] for hub in hubs}

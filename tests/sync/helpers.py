@@ -167,7 +167,9 @@ def station_process(
         assert server.stdin is not None
         server.stdin.write(f"{DEMO_PASSWORD}\n")
         server.stdin.close()
-        deadline = time.monotonic() + 60
+        # Migrating a fresh station database, enrolling and the first pull take ~20 s alone and
+        # several times that beside a loaded parallel run: a wait for readiness, not a target.
+        deadline = time.monotonic() + 180
         while True:
             try:
                 if requests.get(f"{address}/health", timeout=1).ok:

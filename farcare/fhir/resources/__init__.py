@@ -13,3 +13,6 @@ from . import (  # noqa: F401
 # After clinical and consultation: the diagnostics parts join their Observation and
 # ServiceRequest types (registry.register_part).
 from . import diagnostics  # noqa: F401  isort: skip
+
+# After consultation and network: transfers join ServiceRequest, Task, Encounter and Location.
+from . import evacuation  # noqa: F401  isort: skip
