@@ -8,9 +8,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -25,7 +26,7 @@ from .chain import (
     find_first_break,
     link_hash,
 )
-from .models import AuditChainHead, AuditEvent, AuditEventPatient, Purpose
+from .models import AuditAction, AuditChainHead, AuditEvent, AuditEventPatient, Purpose
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,28 @@ def audit_record(
         if every and event.seq % every == 0:
             transaction.on_commit(partial(_checkpoint_quietly, event.seq, event.hash))
     return event
+
+
+def audit_refusal(
+    *,
+    accessor: Accessor,
+    message: str,
+    record: Any = None,
+    patient_uuid: uuid.UUID | None = None,
+    details: dict[str, Any] | None = None,
+) -> NoReturn:
+    """Record a refusal, linked to the patient when there is one, and raise it as a 403 carrying
+    `message`. Called before the refused change's transaction, so the record is never rolled
+    back with it."""
+    audit_record(
+        accessor=accessor,
+        action=AuditAction.DENIED,
+        patient_uuid=patient_uuid,
+        record=record,
+        outcome="denied",
+        details=details,
+    )
+    raise PermissionDenied(message)
 
 
 def _checkpoint_quietly(seq: int, hash: str) -> None:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from farcare.access import policy
 from farcare.accounts.models import Role, User
 from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
+from farcare.audit.services import Accessor, audit_record, audit_refusal
 from farcare.consults.models import Consultation
 from farcare.imaging.previews import make_preview
 from farcare.notifications.services import notify
@@ -53,15 +53,13 @@ def require_extract(*, accessor: Accessor, consultation: Consultation) -> None:
     """Ask the policy; a refusal is audited (linked to the patient) and raised."""
     decision = policy.decide_teaching_extract(accessor.user, consultation)
     if not decision:
-        audit_record(
+        audit_refusal(
             accessor=accessor,
-            action=AuditAction.DENIED,
+            message=decision.reason,
             patient_uuid=consultation.patient.uuid,
             record=consultation,
-            outcome="denied",
             details={"wanted": "teaching_extract"},
         )
-        raise PermissionDenied(decision.reason)
 
 
 def _title(case_language: str, specialty: str, sex: str, age: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from django.contrib import messages
@@ -30,7 +30,7 @@ from farcare.access.policy import Action, may_see_aggregates
 from farcare.access.services import authorise
 from farcare.accounts.models import Role, User
 from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
+from farcare.audit.services import Accessor, audit_record, audit_refusal
 from farcare.consults.models import Consultation, EvacuationAdvice
 from farcare.core.selectors import SMALL_CELL
 from farcare.network.models import Facility
@@ -79,16 +79,14 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _refuse(request: HttpRequest, *, record: Any, patient_uuid: Any, reason: str) -> None:
-    audit_record(
+def _refuse(request: HttpRequest, *, record: Any, patient_uuid: Any, reason: str) -> NoReturn:
+    audit_refusal(
         accessor=Accessor.from_request(request),
-        action=AuditAction.DENIED,
+        message=reason,
         patient_uuid=patient_uuid,
         record=record,
-        outcome="denied",
         details={"page": request.path},
     )
-    raise PermissionDenied(reason)
 
 
 def _errors_to_form(form: BaseForm, error: ValidationError) -> None:

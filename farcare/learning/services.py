@@ -10,14 +10,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
+from farcare.audit.services import Accessor, audit_record, audit_refusal
 from farcare.training.models import Programme, Session
 from farcare.training.selectors import enrolled_learners, is_enrolled, is_trainer_of
 
@@ -48,14 +48,7 @@ def _audit(accessor: Accessor, record: Any, action: str, **details: Any) -> None
 
 
 def _refuse(accessor: Accessor, record: Any, message: str) -> NoReturn:
-    audit_record(
-        accessor=accessor,
-        action=AuditAction.DENIED,
-        record=record,
-        outcome="denied",
-        details={"app": "learning"},
-    )
-    raise PermissionDenied(message)
+    audit_refusal(accessor=accessor, message=message, record=record, details={"app": "learning"})
 
 
 def _require_trainer(accessor: Accessor, programme: Programme) -> User:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
+from farcare.audit.services import Accessor, audit_record, audit_refusal
 from farcare.consults.models import Consultation
 from farcare.consults.services import identity_problem
 from farcare.consults.workflow import Side
@@ -211,16 +211,14 @@ def _audit(
     )
 
 
-def _denied(accessor: Accessor, consultation: Consultation, record: Any, message: str) -> None:
-    audit_record(
+def _denied(accessor: Accessor, consultation: Consultation, record: Any, message: str) -> NoReturn:
+    audit_refusal(
         accessor=accessor,
-        action=AuditAction.DENIED,
+        message=message,
         patient_uuid=consultation.patient.uuid,
         record=record,
-        outcome="denied",
         details={"app": "scheduling"},
     )
-    raise PermissionDenied(message)
 
 
 TAKEN = "taken"

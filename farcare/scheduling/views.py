@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from farcare.accounts.models import Role, User
 from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
+from farcare.audit.services import Accessor, audit_record, audit_refusal
 from farcare.consults.models import Consultation
 from farcare.core.timezones import zone_for_user
 
@@ -187,15 +187,13 @@ def _consultation(request: HttpRequest, consultation_uuid: UUID) -> Consultation
     )
     refusal = booking_refusal(_user(request), consultation)
     if refusal:
-        audit_record(
+        audit_refusal(
             accessor=Accessor.from_request(request),
-            action=AuditAction.DENIED,
+            message=refusal,
             patient_uuid=consultation.patient.uuid,
             record=consultation,
-            outcome="denied",
             details={"page": "book"},
         )
-        raise PermissionDenied(refusal)
     return consultation
 
 

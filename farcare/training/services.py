@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
+from farcare.audit.services import Accessor, audit_record, audit_refusal
 from farcare.network.models import Specialty
 
 from .models import (
@@ -47,14 +47,7 @@ def _audit(accessor: Accessor, record: Any, action: str, **details: Any) -> None
 
 def _refuse(accessor: Accessor, record: Any, message: str) -> NoReturn:
     """The refusal is written outside any change's transaction, so it is kept."""
-    audit_record(
-        accessor=accessor,
-        action=AuditAction.DENIED,
-        record=record,
-        outcome="denied",
-        details={"app": "training"},
-    )
-    raise PermissionDenied(message)
+    audit_refusal(accessor=accessor, message=message, record=record, details={"app": "training"})
 
 
 def _user(accessor: Accessor) -> User:

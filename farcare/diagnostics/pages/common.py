@@ -3,7 +3,7 @@ on a form, and a refusal of a role or a facility that is audited like a refused 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
@@ -15,8 +15,7 @@ from django.utils.translation import gettext as _
 from farcare.access.policy import Action
 from farcare.access.services import authorise
 from farcare.accounts.models import Role, User
-from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
+from farcare.audit.services import Accessor, audit_refusal
 from farcare.core.values import reader_language
 
 from ..models import DiagnosticOrder, DiagnosticReport
@@ -43,17 +42,15 @@ def errors_to_form(form: BaseForm, error: ValidationError) -> None:
             form.add_error(None, message)
 
 
-def refuse(request: HttpRequest, *, record: Any, patient_uuid: Any, reason: str) -> None:
+def refuse(request: HttpRequest, *, record: Any, patient_uuid: Any, reason: str) -> NoReturn:
     """A page this user's role or facility may not use: audited as a refusal, then 403."""
-    audit_record(
+    audit_refusal(
         accessor=Accessor.from_request(request),
-        action=AuditAction.DENIED,
+        message=reason,
         patient_uuid=patient_uuid,
         record=record,
-        outcome="denied",
         details={"page": request.path},
     )
-    raise PermissionDenied(reason)
 
 
 def is_laboratory_of(user: User, order: DiagnosticOrder) -> bool:

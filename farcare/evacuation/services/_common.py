@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from farcare.access.policy import Action, Decision, abroad_refusal, is_abroad
 from farcare.access.services import require
-from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
+from farcare.audit.services import Accessor, audit_record, audit_refusal
 from farcare.core.ports import replication
 
 from ..access import transfer_sides
@@ -73,17 +72,15 @@ def require_policy(accessor: Accessor, transfer: Transfer, **details: Any) -> De
     )
 
 
-def denied(accessor: Accessor, transfer: Transfer, message: str, **details: Any) -> None:
+def denied(accessor: Accessor, transfer: Transfer, message: str, **details: Any) -> NoReturn:
     """Audit the refusal (outside any transaction, so it is kept) and raise it."""
-    audit_record(
+    audit_refusal(
         accessor=accessor,
-        action=AuditAction.DENIED,
+        message=message,
         patient_uuid=transfer.patient.uuid,
         record=transfer,
-        outcome="denied",
         details={"app": "evacuation", **details},
     )
-    raise PermissionDenied(message)
 
 
 def require_sides(
