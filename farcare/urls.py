@@ -39,6 +39,10 @@ urlpatterns = [
         name="transfer_handover_document",
     ),
     path("transfers/", include("farcare.evacuation.urls")),
+    path("monitoring/", include("farcare.monitoring.urls")),
+    path("my/readings/", include("farcare.monitoring.patient_urls")),
+    # The SMS gateway's inbound webhook (issue 17): a JSON endpoint for the gateway, not a page.
+    path("api/sms/", include("farcare.monitoring.sms_urls")),
     path("uploads/", include("farcare.uploads.urls")),
     path("api/sync/", sync_api.urls),
     path("station/", include("farcare.sync.urls")),

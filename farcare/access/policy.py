@@ -7,6 +7,8 @@ The rules (issue 2, domain.md §3):
 - consultants: only patients of consultations assigned to them;
 - clinicians of a receiving hospital: also patients transferred to it (issue 16), from the
   request until they are handed over and after, unless it was called off before departure;
+- the feldsher and doctor named responsible for a patient's active monitoring enrolment: that
+  patient (issue 17);
 - coordinators: patients of their region;
 - patients: their own record;
 - laboratory staff: patients of diagnostic orders routed to their facility and of the reports
@@ -41,6 +43,7 @@ from farcare.consults.workflow import Side
 from farcare.diagnostics.models import DiagnosticOrder, DiagnosticReport
 from farcare.evacuation.models import Transfer, TransferStatus
 from farcare.imaging.models import ImagingStudy
+from farcare.monitoring.models import Enrolment, EnrolmentStatus
 from farcare.network.models import Facility, PractitionerRole, PractitionerRoleKind
 from farcare.network.selectors import facilities_above, facilities_served_by
 from farcare.patients.models import Consent, ConsentKind, Patient
@@ -54,14 +57,25 @@ class Action(StrEnum):
     MANAGE_CONSENT = "manage_consent"
     REVOKE_CONSENT = "revoke_consent"
     VIEW_ACCESS_LOG = "view_access_log"
+    # A home reading added to the record (issue 17): by the staff who may change the record,
+    # and by the person themselves, who may change nothing else of it.
+    RECORD_READING = "record_reading"
 
 
 # What each kind of access lets a user do to a record they may reach.
 STAFF_ACTIONS = frozenset(
-    {Action.VIEW, Action.UPDATE, Action.MANAGE_CONSENT, Action.REVOKE_CONSENT}
+    {
+        Action.VIEW,
+        Action.UPDATE,
+        Action.MANAGE_CONSENT,
+        Action.REVOKE_CONSENT,
+        Action.RECORD_READING,
+    }
 )
 CONSULTANT_ACTIONS = frozenset({Action.VIEW})
-OWN_RECORD_ACTIONS = frozenset({Action.VIEW, Action.VIEW_ACCESS_LOG, Action.REVOKE_CONSENT})
+OWN_RECORD_ACTIONS = frozenset(
+    {Action.VIEW, Action.VIEW_ACCESS_LOG, Action.REVOKE_CONSENT, Action.RECORD_READING}
+)
 SYSTEM_ACTIONS = STAFF_ACTIONS
 BREAK_GLASS_ROLES = CLINICAL_ROLES
 
@@ -136,6 +150,16 @@ def _received_at(facility: Facility) -> QuerySet[Patient]:
     return Patient.objects.filter(pk__in=incoming)
 
 
+def _monitored_by(user: User) -> QuerySet[Patient]:
+    """Patients whose active monitoring enrolment names the user as the responsible feldsher
+    or doctor (issue 17): named, they must see the readings and alerts they answer for even
+    when they work outside the patient's referral chain (a regional hub's cardiologist)."""
+    enrolled = Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE).filter(
+        Q(responsible_feldsher_id=user.pk) | Q(responsible_doctor_id=user.pk)
+    )
+    return Patient.objects.filter(pk__in=enrolled.values("patient_id"))
+
+
 def _normal_scope(user: User) -> QuerySet[Patient] | None:
     """Patients the user reaches without breaking the glass, or None for none at all."""
     facility = _facility_of(user)
@@ -145,6 +169,7 @@ def _normal_scope(user: User) -> QuerySet[Patient] | None:
         return Patient.objects.filter(
             Q(home_facility_id__in=facilities_served_by(facility.pk))
             | Q(pk__in=_received_at(facility).values("pk"))
+            | Q(pk__in=_monitored_by(user).values("pk"))
         )
     if user.role == Role.COORDINATOR and facility:
         return Patient.objects.filter(home_facility__region=facility.region)
@@ -183,6 +208,7 @@ def _in_normal_scope(user: User, patient: Patient) -> bool:
         return (
             facility.pk in facilities_above(patient.home_facility_id)
             or _received_at(facility).filter(pk=patient.pk).exists()
+            or _monitored_by(user).filter(pk=patient.pk).exists()
         )
     if user.role == Role.COORDINATOR and facility:
         return patient.home_facility.region == facility.region

@@ -61,6 +61,13 @@ class Replication(Protocol):
 
     def report_reviewed(self, *, report: Model, actor: User | None) -> None: ...
 
+    # Remote monitoring (issue 17): a home reading entered at a station's post crosses to the
+    # hub, where the patient's plan is evaluated and the responsible clinicians alerted.
+
+    def reading_recorded(self, *, reading: Model, actor: User | None) -> None:
+        """Called once per new `HomeReading` (never for a duplicate a retry found)."""
+        ...
+
 
 class NoReplication:
     """The hub's: its writes are where they belong already."""
@@ -101,6 +108,9 @@ class NoReplication:
         pass
 
     def report_reviewed(self, *, report: Model, actor: User | None) -> None:
+        pass
+
+    def reading_recorded(self, *, reading: Model, actor: User | None) -> None:
         pass
 
 

@@ -286,6 +286,9 @@ def load_demo() -> list[tuple[str, str, str]]:
     from .evacuation import load_evacuation
 
     load_evacuation()
+    from .monitoring import load_monitoring
+
+    load_monitoring()
     accounts = []
     listed = [p.username for p in people[:6]] + [LABORATORY_USER, RADIOLOGIST_USER]
     for username in [*listed, "patient", "analyst", "admin"]:

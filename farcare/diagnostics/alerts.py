@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from farcare.accounts.models import Role, User
 from farcare.network.models import Facility, FacilityKind, ReferralLink
-from farcare.notifications.services import notify
+from farcare.notifications.services import notify_each
 
 from .catalogue import label
 from .models import AlertKind, CriticalAlert, DiagnosticOrder, Interpretation, Specimen
@@ -38,23 +38,15 @@ def _send(
     *,
     urgent: bool,
 ) -> list[User]:
-    told: list[User] = []
-    seen: set[int] = set()
-    for user in recipients:
-        if user is None or user.pk in seen or not user.is_active:
-            continue
-        seen.add(user.pk)
-        notify(
-            recipient=user,
-            event=event,
-            subject=subject,  # type: ignore[arg-type]
-            body=body,  # type: ignore[arg-type]
-            params=params,
-            link=link,
-            urgent=urgent,
-        )
-        told.append(user)
-    return told
+    return notify_each(
+        recipients,
+        event=event,
+        subject=subject,  # type: ignore[arg-type]
+        body=body,  # type: ignore[arg-type]
+        params=params,
+        link=link,
+        urgent=urgent,
+    )
 
 
 def _test_name(code: str) -> object:

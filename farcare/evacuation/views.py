@@ -32,6 +32,7 @@ from farcare.accounts.models import Role, User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record, audit_refusal
 from farcare.consults.models import Consultation, EvacuationAdvice
+from farcare.core.posted import posted_version
 from farcare.core.selectors import SMALL_CELL
 from farcare.network.models import Facility
 from farcare.patients.models import Patient
@@ -143,20 +144,6 @@ def _back(request: HttpRequest, transfer: Transfer) -> HttpResponse:
     ):
         return redirect(wanted)
     return redirect("evacuation:detail", transfer_uuid=transfer.uuid)
-
-
-def _version(request: HttpRequest) -> int | None:
-    """The version the page was drawn at (None when the form sends none). A version that is not
-    a number refuses the change rather than making it unchecked (raised inside the views' `try`)."""
-    raw = request.POST.get("version", "")
-    if raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationError(
-            _("This page is out of date. Reload it and try again."), code="version"
-        ) from None
 
 
 # --- the dispatch board -------------------------------------------------------------------------
@@ -346,7 +333,7 @@ def move(request: HttpRequest, transfer_uuid: UUID, event: str) -> HttpResponse:
             transfer=transfer,
             event=event,
             note=form.cleaned_data["note"],
-            expected_version=_version(request),
+            expected_version=posted_version(request),
         )
     except (ValidationError, IntegrityError) as error:
         messages.error(request, _message(error))
@@ -375,7 +362,7 @@ def accept(request: HttpRequest, transfer_uuid: UUID) -> HttpResponse:
                 transfer=transfer,
                 event="accept",
                 bed_note=form.cleaned_data["bed_note"],
-                expected_version=_version(request),
+                expected_version=posted_version(request),
             )
         except (ValidationError, IntegrityError) as error:
             messages.error(request, _message(error))
@@ -442,7 +429,7 @@ def assign(request: HttpRequest, transfer_uuid: UUID) -> HttpResponse:
             accessor=Accessor.from_request(request),
             transfer=transfer,
             event="assign",
-            expected_version=_version(request),
+            expected_version=posted_version(request),
             **details,
         )
     except (ValidationError, IntegrityError) as error:
@@ -490,7 +477,7 @@ def hold(request: HttpRequest, transfer_uuid: UUID) -> HttpResponse:
             note=data["reason"],
             reason=data["reason"],
             expected_until=data["expected_until"],
-            expected_version=_version(request),
+            expected_version=posted_version(request),
         )
 
     done = _("The transfer is held.")
@@ -545,7 +532,7 @@ def destination(request: HttpRequest, transfer_uuid: UUID) -> HttpResponse:
             accessor=Accessor.from_request(request),
             transfer=transfer,
             destination=facility,
-            expected_version=_version(request),
+            expected_version=posted_version(request),
         )
     except (ValidationError, IntegrityError) as error:
         messages.error(request, _message(error))

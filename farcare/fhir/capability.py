@@ -55,7 +55,30 @@ RESOURCE_DOCUMENTATION = {
         "valueQuantity in UCUM, referenceRange, interpretation (v3-ObservationInterpretation "
         "N, L, H, LL, HH, A); a corrected value is a new version of the same Observation "
         "(status corrected, the earlier value in _history). They are created with their "
-        "DiagnosticReport, not on their own."
+        "DiagnosticReport, not on their own. Home readings of remote monitoring (issue 17) are "
+        "Observations too: a device or gateway POSTs one (status final, subject Patient/<id>, "
+        "effectiveDateTime with its zone, a device, or category "
+        "urn:farcare:observation-category|home-monitoring, and no basedOn) coded LOINC 85354-9 "
+        "(blood pressure panel: components 8480-6 and 8462-4 in mm[Hg]), 8867-4 (/min), 29463-7 "
+        "(kg), 14743-9 (mmol/L; mg/dL is converted), 59408-5 (%) or 8310-5 (Cel); 85354-9, "
+        "29463-7 and 14743-9 are home readings even without a device. An identifier makes a "
+        "resubmission harmless (the same Observation comes back, 200). An implausible value, a "
+        "wrong unit or a missing component is refused with 422 naming the element. The plan's "
+        "rules run at once: an alert is a DetectedIssue."
+    ),
+    "CarePlan": (
+        "Read and search only: a remote-monitoring enrolment (issue 17). category the programme "
+        "(SNOMED CT 38341003, 73211009, 84114007, 77386006, and urn:farcare:monitoring-programme "
+        "for all, the only coding of after_discharge); activity one per measure watched, with "
+        "its frequency; contributor and the contained CareTeam the responsible feldsher and "
+        "doctor; the chart's target bands in urn:farcare:extension:monitoring-target."
+    ),
+    "DetectedIssue": (
+        "Read and search only: an alert of remote monitoring (issue 17). severity high, moderate "
+        "or low (critical, urgent, watch); code urn:farcare:monitoring-alert-kind (threshold, "
+        "repeated_threshold, trend, missed_reading); implicated the readings; status "
+        "preliminary (open or escalated: the exact state in urn:farcare:extension:alert-status), "
+        "final once acknowledged (mitigation), cancelled when the enrolment ended first."
     ),
     "ServiceRequest": (
         "A teleconsultation request (category SNOMED CT 11429006), or a diagnostic order: "

@@ -98,6 +98,18 @@ def _gateway_opener() -> urllib.request.OpenerDirector:
 
 
 def send_sms(delivery: Delivery) -> None:
+    post_sms(
+        to=delivery.address, text=sms_text(delivery.notification), message_id=str(delivery.uuid)
+    )
+
+
+def post_sms(*, to: str, text: str, message_id: str) -> None:
+    """One SMS handed to the gateway (FARCARE_SMS_GATEWAY_URL); returns when it accepted it,
+    raises ChannelError saying why not. Notifications and the replies to readings sent by SMS
+    (monitoring.sms_replies) both go this way, so one gateway setting serves them all.
+
+    `message_id` goes as "id" and must stay the same on every retry of one message, so a gateway
+    that received it but whose answer was lost can drop the repeat instead of sending twice."""
     url = str(getattr(settings, "FARCARE_SMS_GATEWAY_URL", "") or "")
     if not url:
         # Left pending and retried: configuring the gateway later delivers the backlog.
@@ -106,13 +118,7 @@ def send_sms(delivery: Delivery) -> None:
         raise ChannelError(f"FARCARE_SMS_GATEWAY_URL must be an http(s) URL, not {url!r}.")
     token = str(getattr(settings, "FARCARE_SMS_GATEWAY_TOKEN", "") or "")
     timeout = float(getattr(settings, "FARCARE_SMS_TIMEOUT_SECONDS", 10))
-    # The delivery's uuid goes as "id" and stays the same on every retry, so a gateway that
-    # received a message but whose answer was lost can drop the repeat instead of sending twice.
-    payload = {
-        "to": delivery.address,
-        "text": sms_text(delivery.notification),
-        "id": str(delivery.uuid),
-    }
+    payload = {"to": to, "text": text, "id": message_id}
     headers = {"Content-Type": "application/json; charset=utf-8"}
     if token:
         headers["Authorization"] = f"Bearer {token}"

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -159,6 +159,37 @@ def notify(
             # the rows are pending and `deliver_due` sends them later.
             transaction.on_commit(partial(_enqueue, notification.uuid, urgent), robust=True)
     return notification
+
+
+def notify_each(
+    recipients: Iterable[User | None],
+    *,
+    event: str,
+    subject: Text,
+    body: Text,
+    params: Mapping[str, Any] | None = None,
+    link: str = "",
+    urgent: bool = False,
+) -> list[User]:
+    """`notify` each active recipient once (a list built from several roles may name someone
+    twice, or nobody: None); returns who was told, for the audit record."""
+    told: list[User] = []
+    seen: set[int] = set()
+    for user in recipients:
+        if user is None or user.pk in seen or not user.is_active:
+            continue
+        seen.add(user.pk)
+        notify(
+            recipient=user,
+            event=event,
+            subject=subject,
+            body=body,
+            params=params,
+            link=link,
+            urgent=urgent,
+        )
+        told.append(user)
+    return told
 
 
 def _enqueue(notification_uuid: uuid.UUID, urgent: bool) -> None:

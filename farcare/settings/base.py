@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "farcare.casebook",
     "farcare.learning",
     "farcare.evacuation",
+    "farcare.monitoring",
     "farcare.hl7",
     "farcare.fhir",
     "farcare.uploads",
@@ -264,6 +265,22 @@ FARCARE_CRITICAL_SECOND_ESCALATION_MINUTES = env_int(
 )
 FARCARE_RESULTS_RELEASE_HOURS = env_int("FARCARE_RESULTS_RELEASE_HOURS", 72)
 FARCARE_RESULTS_REVIEW_CODES = env_list("FARCARE_RESULTS_REVIEW_CODES", []) or None
+
+# Remote monitoring (farcare/monitoring, issue 17): how long a clinician has to acknowledge an
+# alert of each severity before it escalates to the district doctor(s) and the region's
+# coordinators; still unacknowledged this long after, to the coordinators again.
+FARCARE_MONITORING_ACK_MINUTES = {
+    "critical": env_int("FARCARE_MONITORING_ACK_CRITICAL_MINUTES", 30),
+    "urgent": env_int("FARCARE_MONITORING_ACK_URGENT_MINUTES", 240),
+    "watch": env_int("FARCARE_MONITORING_ACK_WATCH_MINUTES", 1440),
+}
+FARCARE_MONITORING_SECOND_ESCALATION_MINUTES = env_int(
+    "FARCARE_MONITORING_SECOND_ESCALATION_MINUTES", 60
+)
+# The SMS gateway's inbound webhook (POST /api/sms/inbound/) is refused (503) until its bearer
+# token is set; replies go out through FARCARE_SMS_GATEWAY_URL, retried this many times.
+FARCARE_SMS_INBOUND_TOKEN = os.environ.get("FARCARE_SMS_INBOUND_TOKEN", "")
+FARCARE_SMS_REPLY_MAX_ATTEMPTS = env_int("FARCARE_SMS_REPLY_MAX_ATTEMPTS", 8)
 
 # HL7 v2 over MLLP (farcare/hl7): the largest message accepted, and how long the listener waits
 # for a message's end block.

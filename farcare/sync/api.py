@@ -143,6 +143,9 @@ class PullOut(Schema):
     # Transfers of the station's patients ("transfers": with their timelines, treatment given
     # and aircraft), read-only at the station (sync.evacuation_hub).
     evacuation: dict[str, list[dict[str, Any]]] = {}
+    # Enrolments of the station's patients, their readings of the last 30 days and the
+    # enrolments' alerts, read-only at the station (sync.monitoring_hub).
+    monitoring: dict[str, list[dict[str, Any]]] = {}
 
 
 def _ip(request: HttpRequest) -> str | None:

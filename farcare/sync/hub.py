@@ -35,7 +35,7 @@ from farcare.network.models import Facility, Organisation, ReferralLink, Settlem
 from farcare.patients.models import Consent, Patient
 from farcare.patients.services import consent_record, patient_register, patient_update
 
-from . import diagnostics_hub, evacuation_hub, training_hub
+from . import diagnostics_hub, evacuation_hub, monitoring_hub, training_hub
 from .models import PatientConflict, Receipt, Station
 from .records import consultation_copy, patient_data, patient_fields, patient_record
 
@@ -373,6 +373,7 @@ HANDLERS: dict[str, Callable[[Station, Accessor, dict[str, Any]], dict[str, Any]
     "consult.submit": _consult_submit,
     "message.post": _message_post,
     **diagnostics_hub.HANDLERS,
+    **monitoring_hub.HANDLERS,
 }
 
 
@@ -416,11 +417,13 @@ def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
     copies = [consultation_copy(c) for c in consultations]
     diagnostics = diagnostics_hub.changes(station, cutoff)
     evacuation = evacuation_hub.changes(station, cutoff)
+    monitoring = monitoring_hub.changes(station, cutoff)
     read = sorted(
         {p["uuid"] for p in patient_list}
         | {c["patient"] for c in copies}
         | {d["patient"] for part in diagnostics.values() for d in part}
         | {t["patient"] for t in evacuation["transfers"]}
+        | {m["patient"] for part in monitoring.values() for m in part}
     )
     if read:
         # Each patient sent is linked to this record, so their "who looked at my record" shows
@@ -452,6 +455,8 @@ def pull(*, station: Station, since: str, ip: str | None) -> dict[str, Any]:
         "diagnostics": diagnostics,
         # Transfers of the station's patients with their timelines (read-only there).
         "evacuation": evacuation,
+        # Enrolments made here, their readings and alerts (read-only there; see monitoring_hub).
+        "monitoring": monitoring,
         # Last: the programmes the post's staff follow (not patient data; see training_hub).
         "training": training_hub.changes(station),
     }

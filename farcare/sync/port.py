@@ -19,9 +19,10 @@ from farcare.diagnostics.models import (
     DiagnosticReport,
     Specimen,
 )
+from farcare.monitoring.models import HomeReading
 from farcare.patients.models import Consent, Patient
 
-from . import diagnostics_out, outbox, selectors
+from . import diagnostics_out, monitoring_out, outbox, selectors
 
 M = TypeVar("M", bound=Model)
 
@@ -121,3 +122,7 @@ class StationReplication:
     def report_reviewed(self, *, report: Model, actor: User | None) -> None:
         if found := _queued(report, DiagnosticReport, actor):
             diagnostics_out.queue_review(report=found[0], actor=found[1])
+
+    def reading_recorded(self, *, reading: Model, actor: User | None) -> None:
+        if found := _queued(reading, HomeReading, actor):
+            monitoring_out.queue_reading(reading=found[0], actor=found[1])

@@ -37,7 +37,7 @@ from farcare.consults.workflow import mirror
 from farcare.network.models import Facility
 from farcare.patients.models import Consent, Patient
 
-from . import diagnostics_mirror, evacuation_mirror, training_mirror
+from . import diagnostics_mirror, evacuation_mirror, monitoring_mirror, training_mirror
 from .linkrate import Estimate, RateMeter, TimeLeft
 from .models import (
     PENDING_STATES,
@@ -791,6 +791,7 @@ def pull(link: Link, config: StationConfig) -> int:
         diagnostics = diagnostics_mirror.mirror(answer.get("diagnostics") or {})
         training_mirror.mirror(answer.get("training") or {})
         evacuation_mirror.mirror(answer.get("evacuation") or {})
+        monitoring_mirror.mirror(answer.get("monitoring") or {})
         if answer["patients"]:
             audit_record(
                 accessor=Accessor(None, None, "sync"),

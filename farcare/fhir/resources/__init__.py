@@ -16,3 +16,7 @@ from . import diagnostics  # noqa: F401  isort: skip
 
 # After consultation and network: transfers join ServiceRequest, Task, Encounter and Location.
 from . import evacuation  # noqa: F401  isort: skip
+
+# After clinical and diagnostics: home readings join the Observation type (issue 17), beside
+# vital signs and laboratory values; CarePlan and DetectedIssue are their own types.
+from . import monitoring  # noqa: F401  isort: skip
