@@ -28,6 +28,7 @@ from farcare.accounts.services import (
 )
 from farcare.audit.services import Accessor
 from farcare.clinical import icd10
+from farcare.core.page_forms import errors_to_form
 
 from . import selectors, services
 from .conclusions import draft_digest
@@ -35,7 +36,7 @@ from .diagnosis_lookup import lookup, with_pick
 from .forms import ConclusionForm, RefusalForm, SignForm
 from .models import Conclusion, Consultation, ConsultForm, Status
 from .refusal import Outcome, refusal_for
-from .views import _case, _detail_context, _errors_to_form, _user, _version
+from .views import _case, _detail_context, _user, _version
 
 SIGNING_PURPOSE = "sign conclusion"
 
@@ -79,7 +80,7 @@ def cannot_take(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
         try:
             _let_go(request, consultation, outcome, form.cleaned_data)
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, _done(outcome))
             if outcome == Outcome.DECLINE:
@@ -169,7 +170,7 @@ def conclusion_review(request: HttpRequest, consultation_uuid: str) -> HttpRespo
                 data=_data(form),
             )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             user = _user(request)
             sign_form = SignForm(
@@ -259,7 +260,7 @@ def conclude(request: HttpRequest, consultation_uuid: str) -> HttpResponse:
             accessor=accessor, consultation=consultation, data=_data(form)
         )
     except ValidationError as error:
-        _errors_to_form(form, error)
+        errors_to_form(form, error)
         return _case_again(request, consultation, view, conclusion_form=form)
     if not digest or draft_digest(draft) != digest:
         form.add_error(None, _changed(bool(digest)))
@@ -303,7 +304,7 @@ def _sign(
         if getattr(error, "code", None) == "changed":
             form.add_error(None, _changed(True))
         else:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         return _case_again(request, consultation, view, conclusion_form=form)
     messages.success(request, _("The conclusion is signed."))
     return redirect("consults:detail", consultation_uuid=consultation.uuid)

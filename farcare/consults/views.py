@@ -22,6 +22,7 @@ from farcare.audit.services import Accessor, audit_record
 from farcare.clinical import icd10
 from farcare.clinical.news2 import news2_score
 from farcare.clinical.vitals import parse_vitals
+from farcare.core.page_forms import errors_to_form
 from farcare.core.ports import replication, station_pages
 from farcare.imaging.errors import ImagingError
 from farcare.imaging.metadata import STRIPPABLE, strip_metadata
@@ -57,16 +58,6 @@ from .workflow import Side, allowed_moves
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _errors_to_form(form: BaseForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            for item in errors:
-                form.add_error(name if name in form.fields else None, item)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 @login_required
@@ -143,7 +134,7 @@ def new_request(request: HttpRequest, patient_uuid: str) -> HttpResponse:
                 )
                 messages.success(request, _("The request is sent."))
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             return redirect("consults:detail", consultation_uuid=consultation.uuid)
     return render(
@@ -312,7 +303,7 @@ def _act(
             action(consultation, form.cleaned_data if form else {}, form)
         except ValidationError as error:
             if form is not None:
-                _errors_to_form(form, error)
+                errors_to_form(form, error)
             else:
                 messages.error(request, " ".join(error.messages))
                 return redirect("consults:detail", consultation_uuid=consultation.uuid)

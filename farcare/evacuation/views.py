@@ -32,7 +32,7 @@ from farcare.accounts.models import Role, User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record, audit_refusal
 from farcare.consults.models import Consultation, EvacuationAdvice
-from farcare.core.posted import posted_version
+from farcare.core.page_forms import errors_to_form, posted_version
 from farcare.core.selectors import SMALL_CELL
 from farcare.network.models import Facility
 from farcare.patients.models import Patient
@@ -88,16 +88,6 @@ def _refuse(request: HttpRequest, *, record: Any, patient_uuid: Any, reason: str
         record=record,
         details={"page": request.path},
     )
-
-
-def _errors_to_form(form: BaseForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            for item in errors:
-                form.add_error(name if name in form.fields else None, item)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 def _message(error: ValidationError | IntegrityError) -> str:
@@ -457,7 +447,7 @@ def _form_post(
         try:
             run(Accessor.from_request(request), transfer, form.cleaned_data)
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         except IntegrityError as error:
             form.add_error(None, _message(error))
         else:
@@ -655,7 +645,7 @@ def new(request: HttpRequest) -> HttpResponse:
                     decision_note=data["decision_note"],
                 )
             except ValidationError as error:
-                _errors_to_form(form, error)
+                errors_to_form(form, error)
             except IntegrityError:
                 form.add_error(
                     None, _("This patient already has an open transfer. Open it instead.")

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import views
+from . import patient_pages
 
 app_name = "my_readings"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", views.my_readings, name="home"),
+    path("", patient_pages.my_readings, name="home"),
 ]

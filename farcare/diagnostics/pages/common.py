@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import BaseForm
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
@@ -16,6 +15,7 @@ from farcare.access.policy import Action
 from farcare.access.services import authorise
 from farcare.accounts.models import Role, User
 from farcare.audit.services import Accessor, audit_refusal
+from farcare.core.page_forms import errors_to_form as errors_to_form  # for the pages
 from farcare.core.values import reader_language
 
 from ..models import DiagnosticOrder, DiagnosticReport
@@ -29,17 +29,6 @@ def user_of(request: HttpRequest) -> User:
 
 def language() -> str:
     return reader_language(get_language())
-
-
-def errors_to_form(form: BaseForm, error: ValidationError) -> None:
-    """A service's refusal on the form: a field's message beside the field, the rest on top."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            for item in errors:
-                form.add_error(name if name in form.fields else None, item)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 def refuse(request: HttpRequest, *, record: Any, patient_uuid: Any, reason: str) -> NoReturn:
