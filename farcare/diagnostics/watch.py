@@ -25,6 +25,7 @@ from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.core.ports import replication
+from farcare.network.staff import clinicians_at, coordinators_of, district_hospital_for
 
 from . import alerts, release
 from .models import AlertStatus, CriticalAlert, DiagnosticReport
@@ -111,10 +112,10 @@ def second_escalation_delay() -> timedelta:
 def escalation_recipients(alert: CriticalAlert) -> list[User]:
     order = alert.observation.report.order
     where = order.ordering_facility if order is not None else alert.patient.home_facility
-    district = alerts.district_hospital_for(where)
+    district = district_hospital_for(where)
     skip = {alert.recipient_id}
-    doctors = [user for user in alerts.clinicians_at(district) if user.pk not in skip]
-    return [*doctors, *alerts.coordinators_of(where.region)]
+    doctors = [user for user in clinicians_at(district) if user.pk not in skip]
+    return [*doctors, *coordinators_of(where.region)]
 
 
 def _escalate(alert: CriticalAlert, now: datetime) -> None:
@@ -142,7 +143,7 @@ def _escalate_again(alert: CriticalAlert, now: datetime) -> None:
     order = alert.observation.report.order
     where = order.ordering_facility if order is not None else alert.patient.home_facility
     told = alerts.critical_escalated_again(
-        alert, alerts.coordinators_of(where.region), order.placer_number if order else ""
+        alert, coordinators_of(where.region), order.placer_number if order else ""
     )
     audit_record(
         accessor=SYSTEM,

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext_lazy as _
 
-from farcare.accounts.models import Role, User
+from farcare.accounts.models import User
 from farcare.notifications.services import notify_each
 
 from .models import AlertKindChoice, MeasureChoice, MonitoringAlert, SeverityChoice
@@ -103,12 +103,4 @@ def alert_escalated_again(alert: MonitoringAlert, recipients: list[User]) -> lis
         ),
         alert,
         urgent=True,
-    )
-
-
-def coordinators_of(region: str) -> list[User]:
-    return list(
-        User.objects.filter(
-            role=Role.COORDINATOR, is_active=True, facility__region=region
-        ).order_by("pk")
     )

@@ -41,7 +41,6 @@ from .forms import AcknowledgeForm, EndForm, EnrolForm, PlanForm, ReadingForm, T
 from .models import (
     Enrolment,
     EnrolmentStatus,
-    HomeReading,
     ProgrammeChoice,
     ReadingSource,
 )
@@ -284,9 +283,9 @@ def _register_phone(request: HttpRequest, patient: Patient, form: EnrolForm) -> 
 # --- a person's monitoring page -----------------------------------------------------------------
 
 
-def _enrolment(
-    request: HttpRequest, enrolment_uuid: UUID, action: Action = Action.VIEW
-) -> Enrolment:
+def _enrolment(request: HttpRequest, enrolment_uuid: UUID) -> Enrolment:
+    """The enrolment, its patient authorised for viewing (a change is authorised again by its
+    service)."""
     enrolment = get_object_or_404(
         Enrolment.objects.select_related(
             "patient", "facility", "responsible_feldsher", "responsible_doctor"
@@ -477,18 +476,3 @@ def end(request: HttpRequest, enrolment_uuid: UUID) -> HttpResponse:
         _detail_context(request, enrolment, end_form=form),
         status=400,
     )
-
-
-# --- the patient's partial ---------------------------------------------------------------------
-
-
-def enrolments_of(patient: Patient) -> list[Enrolment]:
-    return list(
-        Enrolment.objects.filter(patient=patient)
-        .select_related("facility")
-        .order_by("status", "-enrolled_at")[:10]
-    )
-
-
-def latest_readings(patient: Patient) -> list[HomeReading]:
-    return list(selectors.readings_for(patient)[:1])

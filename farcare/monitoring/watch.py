@@ -32,8 +32,8 @@ from farcare.accounts.models import User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.core.ports import replication
-from farcare.diagnostics.alerts import clinicians_at, district_hospital_for
 from farcare.network.models import Facility
+from farcare.network.staff import clinicians_at, coordinators_of, district_hospital_for
 
 from . import notices, plans
 from .models import (
@@ -178,7 +178,7 @@ def escalation_recipients(alert: MonitoringAlert) -> list[User]:
     where = _home(alert)
     skip = {alert.recipient_id}
     doctors = [u for u in clinicians_at(district_hospital_for(where)) if u.pk not in skip]
-    coordinators = [u for u in notices.coordinators_of(where.region) if u.pk not in skip]
+    coordinators = [u for u in coordinators_of(where.region) if u.pk not in skip]
     return _may_see([*doctors, *coordinators], alert)
 
 
@@ -239,7 +239,7 @@ def _escalate_again(now: datetime, report: WatchReport) -> None:
             alert = _locked(pk)
             if alert.status != AlertStatus.ESCALATED or alert.escalated_again_at is not None:
                 continue
-            coordinators = _may_see(notices.coordinators_of(_home(alert).region), alert)
+            coordinators = _may_see(coordinators_of(_home(alert).region), alert)
             recipients, extra = _with_fallback(alert, coordinators)
             told = notices.alert_escalated_again(alert, recipients)
             data = _escalation_data(alert, told, extra)

@@ -37,6 +37,7 @@ from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record
 from farcare.core.ports import replication
 from farcare.network.models import Facility
+from farcare.network.staff import clinicians_at, coordinators_of
 from farcare.patients.models import Patient
 
 from .. import alerts, catalogue, release
@@ -618,7 +619,7 @@ def recipients_for(patient: Patient, order: DiagnosticOrder | None) -> list[User
     clinicians of the patient's home facility."""
     if order is not None:
         return [order.orderer]
-    return alerts.clinicians_at(patient.home_facility)
+    return clinicians_at(patient.home_facility)
 
 
 def _raise_alerts(
@@ -649,9 +650,7 @@ def _raise_alerts(
     if not recipients:
         # Nobody to tell at the patient's facility: the region's coordinators at once.
         for alert in made:
-            alerts.critical_escalated(
-                alert, alerts.coordinators_of(patient.home_facility.region), number
-            )
+            alerts.critical_escalated(alert, coordinators_of(patient.home_facility.region), number)
     return made
 
 

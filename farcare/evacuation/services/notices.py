@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from farcare.access.policy import Action, decide
 from farcare.accounts.models import Role, User
+from farcare.network.staff import coordinators_of
 from farcare.notifications.services import notify
 
 from ..models import Transfer
@@ -18,14 +19,6 @@ from ..models import Transfer
 
 def transfer_link(transfer: Transfer) -> str:
     return f"/transfers/{transfer.uuid}/"
-
-
-def coordinators_of(regions: Iterable[str]) -> list[User]:
-    return list(
-        User.objects.filter(
-            role=Role.COORDINATOR, is_active=True, facility__region__in=set(regions)
-        ).order_by("pk")
-    )
 
 
 def receivers_of(transfer: Transfer) -> list[User]:
@@ -77,7 +70,7 @@ def _tell(
 
 def requested(transfer: Transfer) -> None:
     _tell(
-        coordinators_of([transfer.origin.region]) + receivers_of(transfer),
+        coordinators_of(transfer.origin.region) + receivers_of(transfer),
         transfer,
         "evacuation.requested",
         _("Transfer requested from %(origin)s"),
@@ -102,7 +95,7 @@ def stalled(transfer: Transfer, regions: Iterable[str]) -> None:
     # Only those who can open the link: a coordinator of the destination's region reaches the
     # patient only where the policy lets them.
     people = [
-        user for user in coordinators_of(regions) if decide(user, Action.VIEW, transfer.patient)
+        user for user in coordinators_of(*regions) if decide(user, Action.VIEW, transfer.patient)
     ]
     _tell(
         people,
@@ -119,7 +112,7 @@ def stalled(transfer: Transfer, regions: Iterable[str]) -> None:
 
 def declined(transfer: Transfer, facility: object) -> None:
     _tell(
-        coordinators_of([transfer.origin.region]),
+        coordinators_of(transfer.origin.region),
         transfer,
         "evacuation.declined",
         _("Bed declined for the transfer from %(origin)s"),
@@ -134,7 +127,7 @@ def declined(transfer: Transfer, facility: object) -> None:
 def changed(transfer: Transfer, event: str) -> None:
     """A hold, a cancellation or a death: the other side and dispatch should know at once."""
     _tell(
-        coordinators_of([transfer.origin.region]) + receivers_of(transfer),
+        coordinators_of(transfer.origin.region) + receivers_of(transfer),
         transfer,
         f"evacuation.{event}",
         _("Transfer from %(origin)s changed"),
