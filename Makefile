@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE ?= farcare.settings.dev
 
-.PHONY: bench-monitoring install run serve test check lint typecheck pytest messages bench bench-first-visit bench-calls bench-link clean
+.PHONY: bench-analytics bench-monitoring install run serve test check lint typecheck pytest messages bench bench-first-visit bench-calls bench-link clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "FarCare needs Python 3.11 or newer")'
@@ -86,6 +86,9 @@ bench-monitoring: install
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/monitoring.py
 
 # The emergency package over a simulated satellite link (about 25 minutes).
+bench-analytics: install
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/analytics.py
+
 bench-link: install
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/weak_link.py
 

@@ -40,6 +40,7 @@ urlpatterns = [
     ),
     path("transfers/", include("farcare.evacuation.urls")),
     path("monitoring/", include("farcare.monitoring.urls")),
+    path("analytics/", include("farcare.analytics.urls")),
     path("my/readings/", include("farcare.monitoring.patient_urls")),
     # The SMS gateway's inbound webhook (issue 17): a JSON endpoint for the gateway, not a page.
     path("api/sms/", include("farcare.monitoring.sms_urls")),

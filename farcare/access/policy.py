@@ -321,6 +321,26 @@ def may_read_audit_trail(user: User | None) -> bool:
     )
 
 
+class AnalyticsScope(StrEnum):
+    """What the analytics pages (issue 18) may show a user: every aggregate, or only those of
+    cross-border consultations (the partner abroad's view). Never a patient either way."""
+
+    ALL = "all"
+    CROSS_BORDER = "cross_border"
+
+
+ANALYTICS_ROLES = (Role.ANALYST, Role.ADMINISTRATOR, Role.COORDINATOR)
+
+
+def analytics_scope(user: User | None) -> AnalyticsScope | None:
+    """Analysts, administrators and coordinators see the ministries' figures; at a facility
+    abroad they see the cross-border consultations' aggregates only (the Korean partner's view:
+    what the partner took part in, not Russia's domestic care). Everyone else: None."""
+    if not _active(user) or user is None or user.role not in ANALYTICS_ROLES:
+        return None
+    return AnalyticsScope.CROSS_BORDER if is_abroad(user) else AnalyticsScope.ALL
+
+
 def may_see_aggregates(user: User | None) -> bool:
     return (
         _active(user)

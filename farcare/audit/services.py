@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -45,6 +46,25 @@ class Accessor:
         return cls(user, request.META.get("REMOTE_ADDR") or None, channel)
 
 
+# A NUL, or a surrogate (in a str, always a lone one: a pair would be one code point).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """`value` with every text made storable in any database's JSON: a NUL (which PostgreSQL's
+    jsonb refuses) or a lone surrogate (which no UTF-8 encoder takes) becomes U+FFFD. A refused
+    request's query is audited as it came, and it may carry either."""
+    if isinstance(value, str):
+        if "\x00" not in value and value.isascii():
+            return value
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    return value
+
+
 def audit_record(
     *,
     accessor: Accessor,
@@ -85,7 +105,7 @@ def audit_record(
             "outcome": outcome,
             "channel": accessor.channel,
             "ip_address": accessor.ip_address,
-            "details": details or {},
+            "details": storable(details or {}),
             "prev_hash": head.hash,
         }
         fields["hash"] = link_hash(fields)

@@ -17,22 +17,24 @@ from farcare.consults import selectors as consult_selectors
 from farcare.consults.board import coordinator_filtered_board
 from farcare.consults.board import summary as board_summary
 from farcare.consults.case_rows import CaseRow, answers_needed, case_rows, patient_uuids
+from farcare.core.suppression import SMALL_CELL, Line, shown, suppress, suppress_lines
 from farcare.network.models import Facility, FacilityKind, Practitioner
 from farcare.network.selectors import referral_chain
 from farcare.patients.models import Patient
 
-# Counts below this are shown as "fewer than" so that a small settlement's patients cannot be
-# singled out from an aggregate.
-SMALL_CELL = 5
 # Cases a home page lists in each of its sections; the worklist has the rest.
 HOME_ROWS = 20
 
-
-def suppress(count: int) -> str:
-    return f"<{SMALL_CELL}" if 0 < count < SMALL_CELL else str(count)
+# Callers that imported them from here before farcare.core.suppression held the rule.
+__all__ = ["HOME_ROWS", "SMALL_CELL", "home_context", "region_table", "suppress"]
 
 
 def region_table() -> list[dict[str, Any]]:
+    """The analyst's and administrator's table of the network by region. Registered patients
+    per region are one line of farcare.core.suppression; the page shows no total of them (and
+    no other page shows one to these readers), so the line has none: a small region reads "×"
+    and no other region needs hiding. Should a total row ever be shown, it becomes the line's
+    total and a lone small region takes the next smallest with it."""
     facilities = {
         row["region"]: row
         for row in Facility.objects.values("region").annotate(
@@ -48,6 +50,8 @@ def region_table() -> list[dict[str, Any]]:
         .annotate(n=Count("id"))
         .order_by()
     )
+    counts = {region: patients.get(region, 0) for region in facilities}
+    hidden = suppress_lines(counts, [Line(None, tuple(sorted(counts)))])
     rows = []
     for region, row in sorted(facilities.items()):
         rows.append(
@@ -56,7 +60,7 @@ def region_table() -> list[dict[str, Any]]:
                 "facilities": row["facilities"],
                 "posts": posts.get(region, 0),
                 "population": row["population"] or 0,
-                "patients": suppress(patients.get(region, 0)),
+                "patients": shown(counts[region], hidden=region in hidden),
             }
         )
     return rows

@@ -257,8 +257,13 @@ def _on_call_round_the_clock() -> None:
 
 
 @transaction.atomic
-def load_demo() -> list[tuple[str, str, str]]:
-    """Load (or refresh) the demo network; returns the demo accounts: username, role, where."""
+def load_demo(*, analytics: bool = True) -> list[tuple[str, str, str]]:
+    """Load (or refresh) the demo network; returns the demo accounts: username, role, where.
+
+    `analytics`: the year of past consultations and the figures computed from them
+    (`demo/analytics.py`). The tests' copy of the demo leaves them out (restoring some twenty
+    thousand more rows in every test that asks for the demo would cost seconds each); the tests
+    of analytics load them on top."""
     import_network_file(NETWORK_CSV)
     specialties = _specialties()
     _partner_links(specialties)
@@ -289,9 +294,15 @@ def load_demo() -> list[tuple[str, str, str]]:
     from .monitoring import load_monitoring
 
     load_monitoring()
+    analysts = ["analyst"]
+    if analytics:
+        from .analytics import ANALYST_KR, load_analytics
+
+        load_analytics()
+        analysts.append(ANALYST_KR)
     accounts = []
     listed = [p.username for p in people[:6]] + [LABORATORY_USER, RADIOLOGIST_USER]
-    for username in [*listed, "patient", "analyst", "admin"]:
+    for username in [*listed, "patient", *analysts, "admin"]:
         user = User.objects.select_related("facility").get(username=username)
         accounts.append(
             (username, user.get_role_display(), user.facility.name_en if user.facility else "")

@@ -10,6 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from farcare.core.months import months_between
 from farcare.network.models import Facility
 
 from .aircraft import GroundMode
@@ -204,6 +205,6 @@ class PeriodForm(forms.Form):
         if start and end:
             if start > end:
                 raise forms.ValidationError(_("The period ends before it begins."))
-            if (end.year - start.year) * 12 + end.month - start.month >= 36:
+            if months_between(start, end) >= 36:
                 raise forms.ValidationError(_("Choose a period of at most three years."))
         return data

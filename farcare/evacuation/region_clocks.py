@@ -8,8 +8,9 @@ patient. The page that shows them (coordinators and analysts) decides who may lo
 What counts, where the target is silent:
 - the region is the sending facility's: the target is the region's, wherever the bed was;
 - the period is of first medical contact, [start, end) in UTC days; the page asks for whole
-  calendar months in UTC (`month_period`), so that no two periods it offers differ by less than a
-  month and a single case cannot be cut out by subtracting one period from another;
+  calendar months in UTC (`month_period`, farcare.core.months), so that no two periods it
+  offers differ by less than a month and a single case cannot be cut out by subtracting one
+  period from another;
 - emergencies only (STEMI, stroke, other emergency): urgent and planned transfers have no 24-hour
   target;
 - a transfer cancelled or ended by treatment on site sought no hospitalisation and is left out
@@ -24,7 +25,8 @@ from datetime import UTC, date, datetime, time
 
 from django.db.models import QuerySet
 
-from farcare.core.selectors import SMALL_CELL
+from farcare.core.months import month_period
+from farcare.core.suppression import SMALL_CELL, Line, suppress_lines
 
 from .clocks import RegionSummary, region_summary
 from .models import Transfer, TransferCondition, TransferStatus
@@ -110,13 +112,16 @@ def region_clocks(
     ]
 
 
-def month_period(first: date, last: date) -> tuple[datetime, datetime]:
-    """[start, end) from the first day of `first`'s month to the first day after `last`'s month,
-    both at midnight UTC (the page says so: a month is the same span for every reader, whatever
-    their zone)."""
-    start = datetime(first.year, first.month, 1, tzinfo=UTC)
-    year, month = (last.year + 1, 1) if last.month == 12 else (last.year, last.month + 1)
-    return start, datetime(year, month, 1, tzinfo=UTC)
+__all__ = [
+    "EMERGENCY_CONDITIONS",
+    "RegionClocks",
+    "ShownClocks",
+    "month_period",
+    "region_clocks",
+    "region_rows",
+    "regions_with_transfers",
+    "shown_clocks",
+]
 
 
 @dataclass(frozen=True)
@@ -124,36 +129,49 @@ class ShownClocks:
     """A region's row as a reader may see it. Below SMALL_CELL transfers a row could be one
     person's journey (their exact minutes): for anyone but that region's own coordinator it says
     only "fewer than 5" and hides the share and medians, the rule of every aggregate page
-    (farcare.learning's `suppressed`)."""
+    (farcare.core.suppression). `hidden` is decided over the whole table by `shown_clocks`."""
 
     region: str
     summary: RegionSummary
     exact: bool
+    hidden: bool = False
 
     @property
     def small(self) -> bool:
-        return not self.exact and 0 < self.summary.count < SMALL_CELL
+        """Shown only as "fewer than" SMALL_CELL: the page shows no total of regions, so the
+        only rows hidden are the small ones (no row is hidden as another's complement)."""
+        return self.hidden
 
     @property
     def count(self) -> int | None:
         """The count, or None when it is shown only as "fewer than" SMALL_CELL."""
-        return None if self.small else self.summary.count
+        return None if self.hidden else self.summary.count
 
     @property
     def share_shown(self) -> bool:
         """The share (and its within/counted) only over enough known outcomes: 1 of 1 within
         24 hours tells one patient's outcome as surely as their minutes do."""
-        return self.exact or (not self.small and self.summary.counted >= SMALL_CELL)
+        return self.exact or (not self.hidden and self.summary.counted >= SMALL_CELL)
 
     @property
     def medians_shown(self) -> bool:
-        return not self.small
+        return not self.hidden
 
 
 def shown_clocks(
     rows: Iterable[RegionClocks], *, exact_regions: Iterable[str]
 ) -> list[ShownClocks]:
     """Each region's row, exact only for the regions in `exact_regions` (the reader
-    coordinates them, and already sees their transfers one by one on the board)."""
+    coordinates them, and already sees their transfers one by one on the board).
+
+    The regions' counts are one line of farcare.core.suppression without a total (the page
+    shows none): a small count is hidden, and nothing else needs to be. The exact regions are
+    left out of the line: their reader knows them already."""
+    rows = list(rows)
     exact = set(exact_regions)
-    return [ShownClocks(row.region, row.summary, row.region in exact) for row in rows]
+    counts = {row.region: row.summary.count for row in rows if row.region not in exact}
+    hidden = suppress_lines(counts, [Line(None, tuple(counts))])
+    return [
+        ShownClocks(row.region, row.summary, row.region in exact, row.region in hidden)
+        for row in rows
+    ]

@@ -32,6 +32,7 @@ from farcare.accounts.models import Role, User
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, audit_record, audit_refusal
 from farcare.consults.models import Consultation, EvacuationAdvice
+from farcare.core.months import add_months, month_period, month_start
 from farcare.core.page_forms import errors_to_form, posted_version
 from farcare.core.selectors import SMALL_CELL
 from farcare.network.models import Facility
@@ -728,16 +729,15 @@ def clocks(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not may_see_aggregates(user):
         raise PermissionDenied(_("Region clocks are for coordinators and analysts."))
-    this_month = timezone.now().astimezone(UTC).date().replace(day=1)
-    back = this_month.year * 12 + this_month.month - 1 - 2  # this month and the two before
-    first = this_month.replace(year=back // 12, month=back % 12 + 1)
+    this_month = month_start(timezone.now().astimezone(UTC).date())
+    first = add_months(this_month, -2)  # this month and the two before
     form = PeriodForm(request.GET or None, initial={"start": first, "end": this_month})
     invalid = bool(request.GET) and not form.is_valid()
     if request.GET and not invalid:
         first, last = form.cleaned_data["start"], form.cleaned_data["end"]
     else:
         last = this_month
-    start, end = region_clocks.month_period(first, last)
+    start, end = month_period(first, last)
     regions = None
     if user.role == Role.COORDINATOR and user.facility_id is not None:
         regions = [user.facility.region]  # type: ignore[union-attr]

@@ -1,15 +1,18 @@
 """Reads of learning: what a learner may take and has earned, survey results in aggregate,
 the public check of a certificate, and training coverage per facility for analysts.
 
-Aggregates never show a count from 1 to 4 (it could point at a person): such a cell reads "<5"
-and nothing derived from it (a mean, the texts written, hours) is shown."""
+Aggregates never show a count from 1 to 4 (it could point at a person): such a cell reads "×"
+(`core.suppression.SUPPRESSED_TEXT`) and nothing derived from it (a mean, the texts written,
+hours) is shown. Where a total is shown
+beside its parts (coverage: a region's facilities and the region), a second cell is hidden too
+so that the first cannot be found by subtraction (farcare.core.suppression)."""
 
 from __future__ import annotations
 
 import hmac
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -18,6 +21,16 @@ from django.conf import settings
 from django.db.models import Avg, Count, QuerySet
 
 from farcare.accounts.models import User
+from farcare.core.suppression import (
+    SMALL_CELL,
+    SUPPRESSED_TEXT,
+    Line,
+    is_small,
+    protect,
+    shown,
+    suppress,
+    suppress_lines,
+)
 from farcare.network.models import Facility
 from farcare.training.models import Attendance, Enrolment, Programme, SessionStatus
 from farcare.training.selectors import LEARNER_ROLES
@@ -34,13 +47,14 @@ from .models import (
     SurveyQuestion,
 )
 
-MIN_COUNT = 5
-SUPPRESSED = "<5"
+# The rule of farcare.core.suppression, under the names the survey pages use.
+MIN_COUNT = SMALL_CELL
+SUPPRESSED = SUPPRESSED_TEXT
 
 
 def suppressed(count: int) -> str:
-    """A count as an aggregate page shows it."""
-    return SUPPRESSED if 0 < count < MIN_COUNT else str(count)
+    """A count as an aggregate page shows it, when nothing beside it adds up to a total."""
+    return suppress(count)
 
 
 # --- the learner -------------------------------------------------------------------------------
@@ -81,10 +95,16 @@ class QuestionSummary:
     # (label, count as shown) per scale point or choice.
     counts: list[tuple[str, str]] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    # The number who answered, hidden as the complement of a small count of one answer.
+    total_hidden: bool = False
 
     @property
     def answered_shown(self) -> str:
-        return suppressed(self.answered)
+        return shown(self.answered, hidden=True) if self.total_hidden else suppressed(self.answered)
+
+
+# The key of "how many answered" among a question's counts ("answer:<value>").
+_ANSWERED = "answered"
 
 
 def _mean(value: float | None) -> Decimal | None:
@@ -114,11 +134,27 @@ def survey_summary(survey: Survey) -> list[QuestionSummary]:
             else list(enumerate(question.choices))
         )
         answered = sum(tally.values())
+        # The answers add up to the number who answered: a line, so one hidden count beside
+        # it is hidden with a second one (or with the total), as on every aggregate page.
+        points = {f"answer:{value}": tally.get(value, 0) for value, _label in labels}
+        hidden = protect(
+            {**points, _ANSWERED: answered},
+            [Line(total=_ANSWERED, members=tuple(points))],
+        )
         mean = None
-        if question.kind == QuestionKind.LIKERT and answered >= MIN_COUNT:
+        # The mean is one more equation over the counts: with any of them hidden it could
+        # give them back, so it is shown only when every count is.
+        if question.kind == QuestionKind.LIKERT and answered >= MIN_COUNT and not hidden:
             mean = _mean(answers.aggregate(m=Avg("scale"))["m"])
-        counts = [(label, suppressed(tally.get(value, 0))) for value, label in labels]
-        rows.append(QuestionSummary(question, answered, mean, counts=counts))
+        counts = [
+            (label, shown(points[f"answer:{value}"], hidden=f"answer:{value}" in hidden))
+            for value, label in labels
+        ]
+        rows.append(
+            QuestionSummary(
+                question, answered, mean, counts=counts, total_hidden=_ANSWERED in hidden
+            )
+        )
     return rows
 
 
@@ -222,23 +258,30 @@ def verify(typed: str) -> Verification:
 
 @dataclass
 class CoverageRow:
+    """A facility's (or a region's) coverage. The `*_hidden` flags are set by
+    `coverage_by_region`, which sees the whole line; a count that is small is hidden whatever
+    they say."""
+
     name: str
     enrolled: int = 0
     attending: int = 0
     hours: Decimal = Decimal("0")
+    enrolled_hidden: bool = False
+    attending_hidden: bool = False
 
     @property
     def enrolled_shown(self) -> str:
-        return suppressed(self.enrolled)
+        return shown(self.enrolled, hidden=self.enrolled_hidden or is_small(self.enrolled))
 
     @property
     def attending_shown(self) -> str:
-        return suppressed(self.attending)
+        return shown(self.attending, hidden=self.attending_hidden or is_small(self.attending))
 
     @property
     def hours_shown(self) -> str:
-        # Hours of fewer than five learners could be one person's: hidden with the count.
-        if 0 < self.attending < MIN_COUNT:
+        # Hours of fewer than five learners could be one person's: hidden with the count. And a
+        # hidden count's hours go too, or the region's hours minus the rest would be theirs.
+        if self.attending_hidden or is_small(self.attending):
             return SUPPRESSED
         return f"{self.hours:.1f}"
 
@@ -307,4 +350,29 @@ def coverage_by_region() -> list[RegionCoverage]:
         region.total.enrolled += row.enrolled
         region.total.attending += row.attending
         region.total.hours += row.hours
+    for region in regions.values():
+        _suppress_region(region)
     return [regions[name] for name in sorted(regions)]
+
+
+def _suppress_region(region: RegionCoverage) -> None:
+    """Enrolled and attending are each a line: the region's facilities beside the region's
+    total, which the page shows. A lone small facility takes the next smallest with it (the
+    region's 8 enrolled minus the hub's 6 would be the post's 2). Credit hours follow the
+    attending count, so they are hidden in the same cells."""
+    # Keyed by name (then place, for two facilities of one name): equal complements go to the
+    # facility first in the alphabet, the order the page lists them in.
+    keys = [(row.name, index) for index, row in enumerate(region.facilities)]
+    total = ("", -1)
+    line = Line(total, tuple(keys))
+
+    def hidden_of(count: Callable[[CoverageRow], int]) -> set[tuple[str, int]]:
+        counts = {key: count(row) for key, row in zip(keys, region.facilities, strict=True)}
+        return suppress_lines(counts | {total: count(region.total)}, [line])
+
+    enrolled = hidden_of(lambda row: row.enrolled)
+    attending = hidden_of(lambda row: row.attending)
+    for key, row in zip(keys, region.facilities, strict=True):
+        row.enrolled_hidden, row.attending_hidden = key in enrolled, key in attending
+    region.total.enrolled_hidden = total in enrolled
+    region.total.attending_hidden = total in attending

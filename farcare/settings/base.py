@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "farcare.learning",
     "farcare.evacuation",
     "farcare.monitoring",
+    "farcare.analytics",
     "farcare.hl7",
     "farcare.fhir",
     "farcare.uploads",
@@ -277,6 +278,9 @@ FARCARE_MONITORING_ACK_MINUTES = {
 FARCARE_MONITORING_SECOND_ESCALATION_MINUTES = env_int(
     "FARCARE_MONITORING_SECOND_ESCALATION_MINUTES", 60
 )
+# Analytics (issue 18): `farcare analytics compute --loop` refreshes the indicators once a day at
+# this hour (UTC), incrementally; the pages read only what it computed.
+FARCARE_ANALYTICS_HOUR_UTC = env_int("FARCARE_ANALYTICS_HOUR_UTC", 2)
 # The SMS gateway's inbound webhook (POST /api/sms/inbound/) is refused (503) until its bearer
 # token is set; replies go out through FARCARE_SMS_GATEWAY_URL, retried this many times.
 FARCARE_SMS_INBOUND_TOKEN = os.environ.get("FARCARE_SMS_INBOUND_TOKEN", "")

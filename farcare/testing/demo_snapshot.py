@@ -79,7 +79,7 @@ def take_demo_snapshot(using: str = "default") -> DemoSnapshot:
     models = _models()
     with transaction.atomic(using=using):
         before = _counts(models, using)
-        load_demo()
+        load_demo(analytics=False)
         after = _counts(models, using)
         tables: list[tuple[type[Model], tuple[dict[str, Any], ...]]] = []
         for model in models:

@@ -1,17 +1,25 @@
 """A coordinator looks at Chukotka's week against the national target (90 % of emergency patients
 hospitalised within 24 hours): the region is the sending post's, the period is of first contact,
-planned transfers and cancelled ones are not counted, and no patient is in the answer."""
+planned transfers and cancelled ones are not counted, and no patient is in the answer. An
+analyst sees the same regions with every small count hidden; the periods are whole months in
+UTC (farcare.core.months)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from farcare.accounts.models import User
 from farcare.evacuation.models import Transfer, TransferCondition, TransferStatus
-from farcare.evacuation.region_clocks import region_clocks, region_rows, regions_with_transfers
+from farcare.evacuation.region_clocks import (
+    month_period,
+    region_clocks,
+    region_rows,
+    regions_with_transfers,
+    shown_clocks,
+)
 from farcare.network.models import Facility, FacilityKind
 from farcare.patients.models import Patient
 
@@ -100,3 +108,36 @@ def test_the_period_and_the_region_select_the_rows():
 def test_a_moment_without_its_zone_is_refused():
     with pytest.raises(ValueError):
         list(region_rows("Chukotka", start=datetime(2026, 1, 1), end=datetime(2026, 2, 1)))
+
+
+def test_an_analyst_sees_small_regions_hidden_and_the_others_exactly():
+    now = timezone.now()
+    for _ in range(5):
+        finished("Нутэвги", contact=now - timedelta(days=3), hours_to_arrival=5)
+    week = region_clocks(start=now - timedelta(days=7), end=now + timedelta(days=1), now=now)
+    counts = {row.region: row.summary.count for row in week}
+    assert counts["Chukotka"] >= 5 and counts["Sakha"] == 1
+
+    shown = {row.region: row for row in shown_clocks(week, exact_regions=[])}
+
+    # The page shows no total of regions, so only the small ones go: Sakha's one transfer
+    # says "fewer than 5", with no share and no minutes; Chukotka keeps its figures.
+    assert shown["Sakha"].small and shown["Sakha"].count is None
+    assert not shown["Sakha"].medians_shown and not shown["Sakha"].share_shown
+    assert not shown["Chukotka"].small and shown["Chukotka"].count == counts["Chukotka"]
+    assert all(row.small == (0 < counts[row.region] < 5) for row in shown.values())
+
+
+def test_a_regions_coordinator_sees_its_small_count_exactly():
+    now = timezone.now()
+    week = region_clocks(start=now - timedelta(days=7), end=now, now=now, regions=["Sakha"])
+    (sakha,) = shown_clocks(week, exact_regions=["Sakha"])
+    assert not sakha.small and sakha.count == 1 and sakha.medians_shown
+
+
+def test_a_period_is_whole_months_in_utc():
+    # The page's default: this month and the two before, across a new year.
+    assert month_period(date(2025, 11, 30), date(2026, 1, 4)) == (
+        datetime(2025, 11, 1, tzinfo=UTC),
+        datetime(2026, 2, 1, tzinfo=UTC),
+    )

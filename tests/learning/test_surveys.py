@@ -62,19 +62,19 @@ def test_before_and_after_compared_per_question(course, learners) -> None:
         services.survey_answer(
             accessor=Accessor(learner),
             survey=post,
-            answers={1: "4" if index % 2 else "5", 2: "1", 3: f"more cases {index}"},
+            answers={1: "4", 2: "1", 3: f"more cases {index}"},
         )
 
     [row] = survey_comparison(course.programme)
     assert (row.before_mean, row.after_mean, row.change) == (
         Decimal("2.00"),
-        Decimal("4.50"),
-        Decimal("2.50"),
+        Decimal("4.00"),
+        Decimal("2.00"),
     )
     page = logged_in(course.trainer).get(
         reverse("learning:programme", args=[course.programme.uuid])
     )
-    assert '<td data-testid="change">+2.50</td>' in page.text
+    assert '<td data-testid="change">+2.00</td>' in page.text
     # Free text is listed without names, in alphabetical order, once five or more wrote.
     assert "more cases 0" in page.text
     for learner in learners:
@@ -88,14 +88,17 @@ def test_counts_under_five_are_hidden_with_their_mean_and_texts(course, learners
             accessor=Accessor(learner), survey=pre, answers={1: "3", 2: "2", 3: "secret words"}
         )
     likert, choice, text = survey_summary(pre)
-    assert likert.answered_shown == "<5" and likert.mean is None
-    assert dict(likert.counts)["3"] == "<5" and dict(likert.counts)["1"] == "0"
-    assert dict(choice.counts)["district hospital"] == "<5"
+    assert likert.answered_shown == "×" and likert.mean is None
+    assert dict(likert.counts)["3"] == "×" and dict(likert.counts)["1"] == "0"
+    assert dict(choice.counts)["district hospital"] == "×"
     assert text.texts == []
     page = logged_in(course.trainer).get(
         reverse("learning:programme", args=[course.programme.uuid])
     )
     assert "secret words" not in page.text
+    assert "× — hidden: fewer than 5; a question with fewer than 5 answers shows no mean" in (
+        page.text
+    )
     assert survey_comparison(course.programme)[0].change is None
 
 
@@ -131,3 +134,19 @@ def test_questions_are_fixed_once_anyone_answered(course, learners) -> None:
             kind="text",
             text="Late question",
         )
+
+
+def test_a_mean_that_would_give_hidden_counts_back_is_not_shown(course, learners) -> None:
+    """Three answered 4 and three answered 5: both counts are hidden, and the mean 4.50 of six
+    answers would solve them (4a + 5b = 27, a + b = 6), so it is hidden too."""
+    _pre, post = write_surveys(course)
+    for index, learner in enumerate(learners):
+        services.survey_answer(
+            accessor=Accessor(learner),
+            survey=post,
+            answers={1: "4" if index % 2 else "5", 2: "1", 3: ""},
+        )
+    likert, choice, _text = survey_summary(post)
+    assert dict(likert.counts)["4"] == dict(likert.counts)["5"] == "×"
+    assert likert.answered_shown == "6" and likert.mean is None
+    assert dict(choice.counts)["post"] == "6"
