@@ -155,10 +155,8 @@ def _shown(
 def _map_table(data: dict[str, str], scope: AnalyticsScope) -> tuple[ShownTable, dict[str, str]]:
     """The settlements' table the map colours and lists beside it: one indicator, with each
     settlement's distance and link (the map page's own form reads the query)."""
-    from .map_views import MapForm
-
     # The map's own form, defaults and all: an export of the map as it opened is its table.
-    form = MapForm(data)
+    form = forms.MapForm(data)
     if not form.is_valid():
         raise _Refused(422, _form_messages(form))
     month = form.cleaned_data.get("month")

@@ -418,3 +418,42 @@ def shown_table(slug: str, data: Mapping[str, str], scope: AnalyticsScope) -> Sh
     except ValueError as error:
         form.add_error(None, _("There is no such place, specialty or partner hospital."))
         raise BadQuery(form) from error
+
+
+# The map's indicator when none is chosen: who gets little care, per head.
+DEFAULT_MAP_INDICATOR = "consultations_per_1000"
+
+
+class MapForm(forms.Form):
+    month = forms.ChoiceField(label=_("Month"), required=False, error_messages=NO_MONTH)
+    indicator = forms.ChoiceField(
+        label=_("Indicator"),
+        required=False,
+        choices=[(indicator.code, indicator.label) for indicator in CATALOGUE],
+        error_messages=INVALID,
+    )
+    region = forms.ChoiceField(label=_("Region"), required=False, error_messages=INVALID)
+
+    def __init__(self, data: Mapping[str, str] | None = None, **kwargs: object) -> None:
+        months = _month_choices()
+        # What was left out filled in, so the menus show what the map shows (and an export of
+        # the map as it opened is the map's table).
+        defaults = {"indicator": DEFAULT_MAP_INDICATOR}
+        if months:
+            defaults["month"] = _default_month_value(months)
+        super().__init__(_with_defaults(data, defaults), **kwargs)  # type: ignore[arg-type]
+        self.months = months
+        self.fields["month"].choices = self.months  # type: ignore[attr-defined]
+        self.fields["region"].choices = _region_choices()  # type: ignore[attr-defined]
+
+    def clean_month(self) -> date | None:
+        chosen = self.cleaned_data.get("month") or _default_month_value(self.months)
+        return _parse_month(chosen) if chosen else None
+
+    def query(self) -> dict[str, str]:
+        month = self.cleaned_data.get("month")
+        return {
+            "month": month_value(month) if month else "",
+            "indicator": self.cleaned_data["indicator"],
+            "region": self.cleaned_data.get("region") or "",
+        }

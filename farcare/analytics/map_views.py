@@ -15,76 +15,27 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from farcare.access.policy import AnalyticsScope, analytics_scope
-from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
 from farcare.core import values
 
-from . import outlines, selectors
-from .forms import (
-    INVALID,
-    NO_MONTH,
-    _default_month_value,
-    _month_choices,
-    _parse_month,
-    _region_choices,
-    _with_defaults,
-    month_value,
-)
-from .indicators import BY_CODE, CATALOGUE, Indicator, Kind
+from . import auditing, outlines, selectors
+from .forms import MapForm
+from .indicators import BY_CODE, Indicator, Kind
 from .map_svg import DrawnMap, MapPoint, draw_map
 from .models import Dimension
 from .tables import SUPPRESSED_TEXT, Figure, Row, ShownTable
 from .views import figure_text
 
 PAGE = "map"
-DEFAULT_INDICATOR = "consultations_per_1000"
 QUERY_FIELDS = ("month", "indicator", "region")
-
-
-class MapForm(forms.Form):
-    month = forms.ChoiceField(label=gettext_lazy("Month"), required=False, error_messages=NO_MONTH)
-    indicator = forms.ChoiceField(
-        label=gettext_lazy("Indicator"),
-        required=False,
-        choices=[(indicator.code, indicator.label) for indicator in CATALOGUE],
-        error_messages=INVALID,
-    )
-    region = forms.ChoiceField(label=gettext_lazy("Region"), required=False, error_messages=INVALID)
-
-    def __init__(self, data: Mapping[str, str] | None = None, **kwargs: object) -> None:
-        months = _month_choices()
-        # What was left out filled in, so the menus show what the map shows (and an export of
-        # the map as it opened is the map's table).
-        defaults = {"indicator": DEFAULT_INDICATOR}
-        if months:
-            defaults["month"] = _default_month_value(months)
-        super().__init__(_with_defaults(data, defaults), **kwargs)  # type: ignore[arg-type]
-        self.months = months
-        self.fields["month"].choices = self.months  # type: ignore[attr-defined]
-        self.fields["region"].choices = _region_choices()  # type: ignore[attr-defined]
-
-    def clean_month(self) -> date | None:
-        chosen = self.cleaned_data.get("month") or _default_month_value(self.months)
-        return _parse_month(chosen) if chosen else None
-
-    def query(self) -> dict[str, str]:
-        month = self.cleaned_data.get("month")
-        return {
-            "month": month_value(month) if month else "",
-            "indicator": self.cleaned_data["indicator"],
-            "region": self.cleaned_data.get("region") or "",
-        }
 
 
 @dataclass(frozen=True)
@@ -101,25 +52,15 @@ class TableRow:
 
 
 def _refuse(request: HttpRequest, message: str) -> PermissionDenied:
-    audit_record(
-        accessor=Accessor.from_request(request),
-        action=AuditAction.DENIED,
-        outcome="denied",
-        details={"analytics": PAGE, **_raw_query(request)},
-    )
-    return PermissionDenied(message)
+    return auditing.refused(request, PAGE, QUERY_FIELDS, message)
 
 
 def _raw_query(request: HttpRequest) -> dict[str, str]:
-    return {name: request.GET.get(name, "")[:80] for name in QUERY_FIELDS if name in request.GET}
+    return auditing.asked(request, QUERY_FIELDS)
 
 
 def _audit(request: HttpRequest, query: Mapping[str, object]) -> None:
-    audit_record(
-        accessor=Accessor.from_request(request),
-        action=AuditAction.VIEW,
-        details={"analytics": PAGE, **query},
-    )
+    auditing.viewed(request, PAGE, query)
 
 
 def map_points(table: ShownTable, indicator: Indicator) -> list[MapPoint]:

@@ -18,12 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from farcare.access.policy import AnalyticsScope, analytics_scope
-from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
 from farcare.core import values
 from farcare.core.durations import minutes_text
 
-from . import selectors
+from . import auditing, selectors
 from .forms import GROUPS, DashboardForm, PartnerForm, TrendForm, month_value
 from .indicators import Indicator, Kind
 from .models import Dimension
@@ -117,25 +115,15 @@ def _export_links(slug: str, query: dict[str, str]) -> dict[str, str]:
 
 
 def _audit(request: HttpRequest, page: str, query: dict[str, str], **more: object) -> None:
-    audit_record(
-        accessor=Accessor.from_request(request),
-        action=AuditAction.VIEW,
-        details={"analytics": page, **query, **more},
-    )
+    auditing.viewed(request, page, query, **more)
 
 
 def _refuse(request: HttpRequest, page: str, message: str) -> PermissionDenied:
-    audit_record(
-        accessor=Accessor.from_request(request),
-        action=AuditAction.DENIED,
-        outcome="denied",
-        details={"analytics": page, **_raw_query(request)},
-    )
-    return PermissionDenied(message)
+    return auditing.refused(request, page, QUERY_FIELDS, message)
 
 
 def _raw_query(request: HttpRequest) -> dict[str, str]:
-    return {name: request.GET.get(name, "")[:80] for name in QUERY_FIELDS if name in request.GET}
+    return auditing.asked(request, QUERY_FIELDS)
 
 
 def _scope(request: HttpRequest, page: str) -> AnalyticsScope:
