@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE ?= farcare.settings.dev
 
-.PHONY: bench-analytics bench-monitoring install run serve test check lint typecheck pytest messages bench bench-first-visit bench-calls bench-link clean
+.PHONY: bench-analytics bench-monitoring install run serve test check lint typecheck pytest messages bench bench-first-visit bench-calls bench-link bench-fhir-peer bench-load bench-data-volume bench-tools clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "FarCare needs Python 3.11 or newer")'
@@ -18,6 +18,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 install: $(VENV)/.installed
+
+# The benches' own tools: locust and psutil (the `bench` extra); wrk (Debian) drives the FHIR
+# bench's clients, Node 20 with npm runs the peer FHIR server.
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench-tools: $(VENV)/.installed-bench
+	@command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)"; exit 1; }
+	@command -v node >/dev/null || { echo "bench: Node.js 20 with npm is missing"; exit 1; }
 
 # Connections kept open 75 s between requests (uvicorn's default is 5): behind a satellite link
 # a new connection costs a round trip of ~600 ms before the first byte of every page.
@@ -62,7 +72,10 @@ messages: install
 	cd farcare && ../$(BIN)/farcare makemessages -l ru -l ko -l en --no-obsolete --ignore 'demo/*'
 	$(BIN)/python -m farcare.core.compilemessages
 
-bench: install
+bench: bench-tools
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/fhir_peer.py
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/load_test.py
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/data_volume.py --postgres
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/page_weight.py
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/consult_worklists.py
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/fhir_throughput.py
@@ -85,12 +98,27 @@ bench-calls: install
 bench-monitoring: install
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/monitoring.py
 
-# The emergency package over a simulated satellite link (about 25 minutes).
+# The ministries' indicators at 1,000,000 consultations: the nightly computation, incremental
+# runs and the pages (about 20 minutes on SQLite).
 bench-analytics: install
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/analytics.py
 
+# The emergency package over a simulated satellite link (about 25 minutes).
 bench-link: install
 	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/weak_link.py
+
+# FarCare in production mode (gunicorn, 2 workers, PostgreSQL) against a peer FHIR server
+# (Medplum's router on Node, in memory), 8 clients, 10,000 patients; SQLite beside it.
+bench-fhir-peer: bench-tools
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/fhir_peer.py
+
+# The clinical mix (pages, live worklists, FHIR clients, 500 stations) at rising users (locust).
+bench-load: bench-tools
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/load_test.py
+
+# Bytes per row and per event on PostgreSQL, the figures behind docs/scale.md.
+bench-data-volume: bench-tools
+	DJANGO_SETTINGS_MODULE=farcare.settings.test $(BIN)/python bench/data_volume.py --postgres
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

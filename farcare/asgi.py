@@ -1,5 +1,7 @@
-"""The ASGI entry point: `uvicorn farcare.asgi:application`. HTTP goes to Django; WebSockets
-(live worklists) to Channels, behind the same session login and an origin check."""
+"""The ASGI entry point: `uvicorn farcare.asgi:application` (gunicorn's uvicorn workers in
+production). HTTP goes to Django: the FHIR REST API through the lean middleware chain, everything
+else through the pages' (farcare/core/api_chain.py); WebSockets (live worklists, calls) to
+Channels, behind the same session login and an origin check."""
 
 import os
 
@@ -15,10 +17,11 @@ from django.urls import path  # noqa: E402
 
 from farcare.calls.consumers import CallConsumer  # noqa: E402
 from farcare.consults.consumers import WorklistConsumer  # noqa: E402
+from farcare.core.api_chain import ApiASGIHandler, asgi_dispatch  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        "http": asgi_dispatch(django_application, ApiASGIHandler()),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(
                 URLRouter(

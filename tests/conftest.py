@@ -96,6 +96,16 @@ def demo_network(db: None, demo_snapshot: DemoSnapshot) -> None:
     restore_demo(demo_snapshot)
 
 
+@pytest.fixture(autouse=True)
+def referral_graph_of_this_test() -> None:
+    """The access policy caches the referral graph per process under a generation; the demo's
+    rows are restored without signals and every test rolls back, so each test starts with a new
+    generation rather than a graph some earlier test left."""
+    from farcare.network.selectors import bump_graph_generation
+
+    bump_graph_generation()
+
+
 # --- a hub in its own process (tests of uploads and of station sync) ---------------------------
 
 

@@ -29,6 +29,7 @@ The rules (issue 2, domain.md §3):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from django.conf import settings
@@ -270,8 +271,9 @@ def may_break_glass(user: User | None) -> bool:
     )
 
 
-def visible_patients(user: User | None) -> QuerySet[Patient]:
-    """Every patient the user may find: the normal scope plus live break-glass grants."""
+def visible_patients(user: User | None, *, now: datetime | None = None) -> QuerySet[Patient]:
+    """Every patient the user may find: the normal scope plus break-glass grants live at `now`
+    (this moment unless given: the FHIR lean path compiles the query once with a stand-in)."""
     if not _active(user):
         return Patient.objects.none()
     assert user is not None
@@ -282,9 +284,9 @@ def visible_patients(user: User | None) -> QuerySet[Patient]:
     # so that indexes serve a search and a count stays cheap at 100,000 patients.
     patients = scope if scope is not None else Patient.objects.none()
     if user.role in BREAK_GLASS_ROLES:
-        grants = BreakGlassGrant.objects.filter(user=user, expires_at__gt=timezone.now()).values(
-            "patient_id"
-        )
+        grants = BreakGlassGrant.objects.filter(
+            user=user, expires_at__gt=now or timezone.now()
+        ).values("patient_id")
         patients = patients | Patient.objects.filter(pk__in=grants)
     return patients
 

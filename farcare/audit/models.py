@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 from django.db import models
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 
@@ -25,6 +26,11 @@ class AuditAction(models.TextChoices):
 class Purpose(models.TextChoices):
     NORMAL = "normal", _("normal care")
     BREAK_GLASS = "break_glass", _("break-glass emergency access")
+
+
+# Newest first: records not sealed yet are the newest (NULL seq first on every database), in the
+# order they were written.
+NEWEST_FIRST = (F("seq").desc(nulls_first=True), "-id")
 
 
 class AppendOnlyError(RuntimeError):
@@ -49,10 +55,15 @@ class AppendOnly(models.Model):
 
 class AuditEvent(AppendOnly):
     """One link of the hash chain. `hash` covers every other field and the previous link's hash,
-    so altering, removing or inserting a row breaks the chain at that row."""
+    so altering, removing or inserting a row breaks the chain at that row.
+
+    A record is written "unsealed" (no `seq`, empty `prev_hash` and `hash`): appending takes one
+    INSERT and no lock. The sequencer (`services.seal`) links unsealed records into the chain in
+    id order, setting those three fields once; after that the row never changes (PostgreSQL's
+    trigger allows exactly that one update, see migration 0004)."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    seq = models.PositiveBigIntegerField(unique=True)
+    seq = models.PositiveBigIntegerField(unique=True, null=True)
     created_at = models.DateTimeField(db_index=True)
     actor_uuid = models.UUIDField(null=True, db_index=True)
     actor_username = models.CharField(max_length=150, blank=True)
@@ -66,16 +77,21 @@ class AuditEvent(AppendOnly):
     channel = models.CharField(max_length=8, default="page")
     ip_address = models.GenericIPAddressField(null=True)
     details = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, default="", blank=True)
+    hash = models.CharField(max_length=64, default="", blank=True)
 
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        ordering = ["-seq"]
+        ordering = list(NEWEST_FIRST)
+
+    @property
+    def sealed(self) -> bool:
+        return bool(self.hash)
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.actor_username} {self.action} {self.patient_uuid or ''}"
+        number = f"#{self.seq}" if self.seq is not None else "(unsealed)"
+        return f"{number} {self.actor_username} {self.action} {self.patient_uuid or ''}"
 
 
 class AuditEventPatient(AppendOnly):
@@ -97,8 +113,8 @@ class AuditEventPatient(AppendOnly):
 
 
 class AuditChainHead(models.Model):
-    """The newest link: appending locks this row, so links are numbered without gaps, and
-    verification notices a chain whose tail was cut off."""
+    """The newest sealed link: sealing locks this row, so links are numbered without gaps, and
+    verification notices a chain whose tail was cut off. Appending never touches it."""
 
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64)

@@ -10,13 +10,17 @@ from django.utils.translation import gettext as _
 
 from farcare.accounts.models import Role, User
 
-from .models import AuditAction, AuditEvent, AuditEventPatient, Purpose
+from .models import NEWEST_FIRST, AuditAction, AuditEvent, AuditEventPatient, Purpose
 from .plain_words import READ_ACTIONS, WRITE_ACTIONS, AccessKind, kind_of, sentence, who_text
+from .services import seal_quietly
 
 
 def audit_events(
     *, actor: str = "", patient: str = "", action: str = "", purpose: str = ""
 ) -> QuerySet[AuditEvent]:
+    """The trail, newest first, for its reader: sealed first, so that the list shows each
+    record's place in the chain (what was appended meanwhile is listed first, unnumbered)."""
+    seal_quietly()
     events = AuditEvent.objects.all()
     if actor:
         events = events.filter(actor_username=actor)
@@ -29,7 +33,7 @@ def audit_events(
         events = events.filter(action=action)
     if purpose:
         events = events.filter(purpose=purpose)
-    return events.order_by("-seq")
+    return events.order_by(*NEWEST_FIRST)
 
 
 def _concerning(patient_uuid: UUID) -> Q:
@@ -65,13 +69,15 @@ def access_log(
     patient_uuid: UUID, *, kind: str = "", since: datetime | None = None
 ) -> QuerySet[AuditEvent]:
     """The audit records a patient is shown, newest first; of one kind (plain_words.AccessKind,
-    the same split as `kind_of`) and since a moment when asked."""
+    the same split as `kind_of`) and since a moment when asked. Records not sealed yet are
+    among them (sealed first when the database allows, as for `audit_events`)."""
+    seal_quietly()
     events = AuditEvent.objects.filter(_concerning(patient_uuid)).filter(_LISTED)
     if kind in _KIND_FILTERS:
         events = events.filter(_KIND_FILTERS[kind])
     if since is not None:
         events = events.filter(created_at__gte=since)
-    return events.order_by("-seq")
+    return events.order_by(*NEWEST_FIRST)
 
 
 @dataclass(frozen=True)

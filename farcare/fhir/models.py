@@ -20,6 +20,10 @@ class ResourceVersion(models.Model):
     deleted = models.BooleanField(default=False)
     content = models.JSONField()
     patient_uuid = models.UUIDField(null=True, db_index=True)
+    # When a rendering last agreed with this content: the start of that rendering (empty: when
+    # it was written). A read serves the stored content only while this is later than every
+    # change of what renderings read beyond their own rows (`RenderEpoch`).
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -31,6 +35,18 @@ class ResourceVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type}/{self.logical_id}/_history/{self.version_id}"
+
+
+class RenderEpoch(models.Model):
+    """One row: when something a resource's rendering reads beyond its own rows last changed
+    (a facility's name, a settlement's region...). A stored version confirmed before this is
+    re-rendered before it is served again (fhir/lean.py); the rendering confirms it or writes a
+    new version."""
+
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"renderings older than {self.changed_at:%Y-%m-%d %H:%M:%S} are re-checked"
 
 
 class StoredRemainder(models.Model):

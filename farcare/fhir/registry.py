@@ -55,6 +55,16 @@ class Handler:
     # the handler derives.
     refused_elements: ClassVar[frozenset[str]] = frozenset()
     replaced_elements: ClassVar[frozenset[str]] = frozenset()
+    # The lean read (lean.py): whether a read may serve the stored current version without
+    # rendering, the access policy asked in the same query. Only for a type whose scope is
+    # exactly "its patient is visible to the user" (no narrower `visible`, no `hidden`), whose
+    # `find` is a plain lookup of `lookup`, whose rendering changes only when it is versioned
+    # (`versioned_objects`) or when a row of `render_depends_on` changes, and whose rendering
+    # does not depend on the time it is made.
+    lean_read: ClassVar[bool] = False
+    # The models a rendering reads beyond the rows `versioned_objects` follows (a Patient shows
+    # its facility's name): a change of one moves the render epoch (versioning.py).
+    render_depends_on: ClassVar[tuple[type[Model], ...]] = ()
 
     def consumed(self, resource: dict[str, Any]) -> dict[str, Any]:
         """The submitted resource without what the write consumed into the record in another
@@ -136,6 +146,36 @@ class Handler:
 
     def gathered(self, logical_id: str, local_ids: list[str]) -> dict[str, tuple[Handler, Any]]:
         """After the create of `logical_id`: the (handler, object) each local id became."""
+        return {}
+
+    # --- a transaction's creates of this type, many at once (bundles.py) -------------------
+    #
+    # A type that can create many resources in a constant number of statements sets
+    # `creates_many` and implements `create_many`; the transaction hands it runs of its POST
+    # entries and does the rest (remainders, versions, responses) for all of them at once. An
+    # `ifNoneExist` the type can resolve for many entries in one query has a key
+    # (`condition_key`); entries whose condition has none are created one by one.
+
+    creates_many: ClassVar[bool] = False
+
+    def create_many(self, principal: Principal, resources: list[dict[str, Any]]) -> list[Any]:
+        """Create each of `resources` as `create` would, one after another, and answer the
+        objects in order. Raises at the first refused, as `create` would for it (the caller
+        rolls back and retries one by one, so it need not say which)."""
+        raise not_allowed(f"{self.resource_type} cannot be created many at once.")
+
+    def condition_key(self, params: list[tuple[str, str]]) -> str | None:
+        """A key naming what the `ifNoneExist` `params` match, when `find_many` can resolve it
+        exactly as the search would; None otherwise."""
+        return None
+
+    def condition_keys(self, resource: dict[str, Any]) -> set[str]:
+        """The keys of the conditions `resource`, once created, would match (an entry after it
+        in the transaction asking one of them must see it created)."""
+        return set()
+
+    def find_many(self, keys: set[str]) -> dict[str, list[Any]]:
+        """The objects each key matches (as `all_objects` loads them), in one query."""
         return {}
 
 

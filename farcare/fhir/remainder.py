@@ -217,6 +217,11 @@ def stored(resource_type: str, logical_id: str) -> dict[str, Any]:
 def store(
     resource_type: str, logical_id: str, kept: dict[str, Any], served: dict[str, Any]
 ) -> None:
+    if not kept:
+        # Nothing beyond the record: no row (one statement; a resource without a row renders
+        # as one with an empty remainder).
+        StoredRemainder.objects.filter(resource_type=resource_type, logical_id=logical_id).delete()
+        return
     StoredRemainder.objects.update_or_create(
         resource_type=resource_type,
         logical_id=logical_id,

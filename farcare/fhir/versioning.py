@@ -1,19 +1,30 @@
 """Versions of resources. A resource's content is derived from the domain; whenever it differs
-from the last stored version, a new version is written (on save of the domain object, and on
-read as a safety net), so vread, _history and ETags always describe what was served."""
+from the last stored version, a new version is written (on commit of every save of the domain
+object, and whenever a read renders it), so vread, _history and ETags always describe what was
+served, and a read of a type that allows it serves the stored version as it is (lean.py).
+
+What a rendering reads beyond its own rows and beyond `versioned_objects` (a facility's name in
+a Patient) is declared by the handler (`render_depends_on`); a change of such a row moves the
+render epoch (`RenderEpoch`), and every stored version confirmed before it is rendered once more
+before it is served again (confirmed when unchanged, else a new version)."""
 
 from __future__ import annotations
 
 import json
+import logging
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Model
-from django.db.models.signals import post_save
+from django.db.models import Exists, Model, OuterRef
+from django.db.models.functions import Coalesce
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from .models import ResourceVersion
+from .models import RenderEpoch, ResourceVersion
+
+logger = logging.getLogger(__name__)
 
 
 def _comparable(content: dict[str, Any]) -> str:
@@ -29,6 +40,9 @@ def latest(resource_type: str, logical_id: str) -> ResourceVersion | None:
     )
 
 
+_UNKNOWN: Any = object()
+
+
 def ensure_version(
     resource_type: str,
     logical_id: str,
@@ -36,15 +50,22 @@ def ensure_version(
     *,
     patient_uuid: Any = None,
     deleted: bool = False,
+    current: ResourceVersion | None = _UNKNOWN,
+    rendered_at: datetime | None = None,
 ) -> ResourceVersion:
-    """The stored version matching `content`, written as a new version if it changed."""
-    for _attempt in range(3):
-        current = latest(resource_type, logical_id)
+    """The stored version matching `content`, written as a new version if it changed.
+    `current`: the latest stored version when the caller already fetched it (None: there is
+    none). `rendered_at`: when the rendering of `content` began; an unchanged version is
+    confirmed as of then, so that the lean read may serve it again (lean.py)."""
+    for attempt in range(3):
+        if attempt or current is _UNKNOWN:
+            current = latest(resource_type, logical_id)
         if (
             current is not None
             and current.deleted == deleted
             and _comparable(current.content) == _comparable(content)
         ):
+            _confirm(current, rendered_at)
             return current
         version_id = (current.version_id + 1) if current else 1
         now = timezone.now()
@@ -64,55 +85,205 @@ def ensure_version(
                     deleted=deleted,
                     content=stored,
                     patient_uuid=patient_uuid,
+                    confirmed_at=rendered_at,
                 )
         except IntegrityError:  # a concurrent writer took this version number: look again
             continue
     raise RuntimeError(f"could not version {resource_type}/{logical_id}")
 
 
-def snapshot(handler: Any, obj: Any) -> ResourceVersion:
+def _confirm(version: ResourceVersion, rendered_at: datetime | None) -> None:
+    """Record that a rendering begun at `rendered_at` agreed with `version`, when that is news
+    to a lean read: the render epoch moved past its confirmation (one conditional UPDATE)."""
+    if rendered_at is None or (version.confirmed_at or version.last_updated) >= rendered_at:
+        return
+    ResourceVersion.objects.filter(pk=version.pk).filter(stale_condition()).update(
+        confirmed_at=rendered_at
+    )
+    version.confirmed_at = rendered_at
+
+
+def stale_condition() -> Exists:
+    """True for a version confirmed before the render epoch (a subquery on the version row)."""
+    confirmed = Coalesce(OuterRef("confirmed_at"), OuterRef("last_updated"))
+    return Exists(RenderEpoch.objects.filter(changed_at__gt=confirmed))
+
+
+def snapshot(
+    handler: Any,
+    obj: Any,
+    *,
+    current: ResourceVersion | None = _UNKNOWN,
+    content: dict[str, Any] | None = None,
+    rendered_at: datetime | None = None,
+) -> ResourceVersion:
+    """The stored version of `obj` as it renders now. `content`: its rendering when the caller
+    has just made it (begun at `rendered_at`); `current`: its latest version when fetched."""
     from .remainder import rendered
 
+    if content is None:
+        rendered_at = timezone.now()
+        content = rendered(handler, obj)
+    if not handler.concrete(obj).lean_read:
+        rendered_at = None  # nothing serves its stored version unrendered: no confirmation
     patient = handler.patient_of(obj)
-    return ensure_version(
+    version = ensure_version(
         handler.resource_type,
         handler.logical_id(obj),
-        rendered(handler, obj),
+        content,
         patient_uuid=patient.uuid if patient is not None else None,
+        current=current,
+        rendered_at=rendered_at,
     )
+    _satisfy(handler, obj)
+    return version
+
+
+def store_versions(
+    handler: Any, created: list[tuple[Any, dict[str, Any]]], *, rendered_at: datetime
+) -> list[ResourceVersion]:
+    """The first version of each object just created in bulk, from its rendering (begun at
+    `rendered_at`): one INSERT for all. A bulk INSERT sends no post_save, so nothing was queued
+    for the commit and nothing is looked up: a new resource has no version yet."""
+    now = timezone.now()
+    last_updated = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    rows = []
+    for obj, content in created:
+        patient = handler.patient_of(obj)
+        stored = dict(content)
+        stored["meta"] = {**content.get("meta", {}), "versionId": "1", "lastUpdated": last_updated}
+        rows.append(
+            ResourceVersion(
+                resource_type=handler.resource_type,
+                logical_id=handler.logical_id(obj),
+                version_id=1,
+                last_updated=now,
+                deleted=False,
+                content=stored,
+                patient_uuid=patient.uuid if patient is not None else None,
+                # As `snapshot` confirms: only what a lean read may serve unrendered.
+                confirmed_at=rendered_at if handler.concrete(obj).lean_read else None,
+            )
+        )
+    versions = ResourceVersion.objects.bulk_create(rows)
+    if transaction.get_connection().in_atomic_block:
+        queued = _queued()  # once for all: a save of these in this transaction is satisfied
+        for obj, _content in created:
+            callback = queued.get(_key(handler, obj))
+            if callback is not None:
+                callback.satisfied = True
+    return versions
+
+
+# --- versions written on commit of every save ------------------------------------------------
+
+
+def _key(handler: Any, obj: Any) -> tuple[str, str, Any]:
+    return (handler.resource_type, type(obj).__name__, obj.pk)
+
+
+class _VersionOnCommit:
+    """The snapshot of one resource queued for the commit of the transaction that saved it."""
+
+    __qualname__ = "versioning.on_commit"
+
+    def __init__(self, handler: Any, obj: Any) -> None:
+        self.handler = handler
+        self.obj = obj
+        self.farcare_version_key = _key(handler, obj)
+        # Set when a snapshot was taken in the transaction after the last save (the API's
+        # create and update take one before answering): nothing is left to do at commit.
+        self.satisfied = False
+
+    def __call__(self) -> None:
+        if self.satisfied:
+            return
+        self.satisfied = True
+        try:
+            fresh = self.handler.refresh(self.obj)
+            if fresh is not None:
+                snapshot(self.handler, fresh)
+        except Exception:  # versioning must never break the change it follows; reads re-check
+            logger.warning("could not version %s", self.obj, exc_info=True)
+
+
+def _queued() -> dict[Any, _VersionOnCommit]:
+    connection = transaction.get_connection()
+    return {
+        callback.farcare_version_key: callback
+        for _sids, callback, _robust in connection.run_on_commit
+        if isinstance(callback, _VersionOnCommit)
+    }
 
 
 def _on_save(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     from .registry import REGISTRY, _load
 
     _load()
-    connection = transaction.get_connection()
-    queued = {
-        getattr(callback, "farcare_version_key", None)
-        for _sids, callback, _robust in connection.run_on_commit
-    }
+    queued = _queued()
     for handler in REGISTRY.values():
         for obj in handler.versioned_objects(instance):
             # One snapshot per resource per transaction, however often its objects are saved.
-            key = (handler.resource_type, type(obj).__name__, obj.pk)
+            key = _key(handler, obj)
             if key in queued:
+                queued[key].satisfied = False  # saved again since a snapshot
                 continue
-            queued.add(key)
-            callback = partial(_snapshot_quietly, handler, obj)
-            callback.farcare_version_key = key  # type: ignore[attr-defined]
-            transaction.on_commit(callback)
+            queued[key] = _VersionOnCommit(handler, obj)
+            transaction.on_commit(queued[key])
 
 
-def _snapshot_quietly(handler: Any, obj: Any) -> None:
-    try:
-        fresh = handler.refresh(obj)
-        if fresh is not None:
-            snapshot(handler, fresh)
-    except Exception:  # versioning must never break the change it follows; reads re-check
-        import logging
+def pending() -> set[tuple[str, str, Any]]:
+    """The resources saved in the open transaction whose version waits for its commit: until
+    then their stored version is not what they show (a read renders them)."""
+    if not transaction.get_connection().in_atomic_block:
+        return set()
+    return {key for key, callback in _queued().items() if not callback.satisfied}
 
-        logging.getLogger(__name__).warning("could not version %s", obj, exc_info=True)
+
+def _satisfy(handler: Any, obj: Any) -> None:
+    if transaction.get_connection().in_atomic_block:
+        callback = _queued().get(_key(handler, obj))
+        if callback is not None:
+            callback.satisfied = True
+
+
+# --- the render epoch --------------------------------------------------------------------------
+
+
+def _epoch_moved(**_kwargs: Any) -> None:
+    """post_save / post_delete of a row renderings read: move the epoch once the change commits
+    (once per transaction), so that every rendering confirmed before is checked again."""
+    connection = transaction.get_connection()
+    if any(
+        getattr(callback, "farcare_epoch", False)
+        for _sids, callback, _robust in connection.run_on_commit
+    ):
+        return
+    callback = partial(move_epoch)
+    callback.farcare_epoch = True  # type: ignore[attr-defined]
+    transaction.on_commit(callback)
+
+
+def move_epoch() -> None:
+    """Every stored version confirmed before now is rendered again before it is served."""
+    now = timezone.now()
+    if not RenderEpoch.objects.filter(pk=1).update(changed_at=now):
+        RenderEpoch.objects.get_or_create(pk=1, defaults={"changed_at": now})
 
 
 def connect() -> None:
+    from .registry import REGISTRY, _load
+
     post_save.connect(_on_save, dispatch_uid="farcare.fhir.versioning")
+    _load()
+    watched: set[type[Model]] = set()
+    for handler in REGISTRY.values():
+        for part in handler.parts:
+            watched.update(part.render_depends_on)
+    for model in watched:
+        for signal in (post_save, post_delete):
+            signal.connect(
+                _epoch_moved,
+                sender=model,
+                dispatch_uid=f"farcare.fhir.epoch.{model._meta.label}.{signal is post_save}",
+            )

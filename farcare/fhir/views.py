@@ -24,7 +24,7 @@ from farcare.access.services import PatientAccessDenied, authorise
 from farcare.audit.models import AuditAction
 from farcare.audit.services import audit_record
 
-from . import composite_search, remainder, search
+from . import composite_search, lean, remainder, search
 from .auth import Principal, authenticate
 from .errors import (
     FHIR_JSON,
@@ -39,7 +39,7 @@ from .errors import (
 )
 from .models import ResourceVersion
 from .registry import Handler, handler_for
-from .versioning import ensure_version, latest, snapshot
+from .versioning import ensure_version, latest, pending, snapshot
 
 logger = logging.getLogger(__name__)
 JSON_TYPES = ("json", "application/json", "application/fhir+json")
@@ -232,6 +232,15 @@ def _etag(version: ResourceVersion) -> dict[str, str]:
 
 
 def read_resource(principal: Principal, handler: Handler, logical_id: str) -> ResourceVersion:
+    stored = lean.read(principal, handler, logical_id)
+    if stored is not None:
+        return stored
+    return read_rendered(principal, handler, logical_id)
+
+
+def read_rendered(principal: Principal, handler: Handler, logical_id: str) -> ResourceVersion:
+    """The full path of a read: the record found, the access policy asked (and audited), the
+    resource rendered and, when it changed, stored as a new version."""
     obj = _find(handler, logical_id)
     check_access(principal, handler, obj, AuditAction.VIEW)
     return snapshot(handler, obj)
@@ -372,7 +381,6 @@ def search_bundle(
         rows, more, next_cursor = page.rows(count, cursor)
     else:
         sort = search.parse_sort(handler, dict(params).get("_sort", ""))
-        total = queryset.count() if wants_total else None
         page_query = queryset.order_by(*sort.order)
         if cursor:
             page_query = search.after_cursor(page_query, sort, cursor)
@@ -380,10 +388,24 @@ def search_bundle(
         more = len(rows) > count
         rows = rows[:count]
         next_cursor = search.cursor_of(rows[-1], sort) if more and rows else ""
+        if not wants_total:
+            total = None
+        elif not cursor and not more:
+            total = len(rows)  # the first page holds every match: nothing left to count
+        else:
+            total = queryset.count()
     entries = []
     patients = []
+    # Every row's latest stored version in one query; a type that allows it shows it as
+    # stored (lean.py), any other row is rendered (and a changed rendering stored).
+    stored = lean.page_versions(handler, rows)
+    waiting = pending()
     for obj in rows:
-        version = snapshot(handler, obj)
+        part = handler.concrete(obj)
+        current = stored.get((part.resource_type, handler.logical_id(obj)))
+        version = current if lean.servable(part, obj, current, waiting) else None
+        if version is None:
+            version = snapshot(handler, obj, current=current)
         entries.append(
             {
                 "fullUrl": f"{base}/{handler.resource_type}/{handler.logical_id(obj)}",
@@ -391,9 +413,8 @@ def search_bundle(
                 "search": {"mode": "match"},
             }
         )
-        patient = handler.patient_of(obj)
-        if patient is not None:
-            patients.append(str(patient.uuid))
+        if version.patient_uuid is not None:
+            patients.append(str(version.patient_uuid))
     included = []
     for part in handler.parts:
         mine = [row for row in rows if handler.concrete(row) is part]
@@ -589,21 +610,36 @@ def create_resource(
     started = timezone.now()
     with refusals_kept(principal), transaction.atomic():
         obj = handler.create(principal, resource)
-        keep_remainder(handler.concrete(obj), obj, resource)
-        existed = ResourceVersion.objects.filter(
-            resource_type=handler.resource_type,
-            logical_id=handler.logical_id(obj),
-            last_updated__lt=started,
-        ).exists()
-        version = snapshot(handler, obj)
+        version, _current = _stored_after_write(handler, obj, resource)
     # A create that found what it was asked to make (an idempotent resubmission) is a 200.
+    existed = _current is not None and (_current.last_updated < started or _current.version_id > 1)
     return (200 if existed else 201), version
+
+
+def _stored_after_write(
+    handler: Handler, obj: Any, resource: dict[str, Any]
+) -> tuple[ResourceVersion, ResourceVersion | None]:
+    """After a create or an update: the remainder kept, and the resource as it now renders
+    stored as its current version (rendered once, from the record as stored); also the version
+    that was current before."""
+    part = handler.concrete(obj)
+    fresh = part.refresh(obj) or obj
+    rendered_at = timezone.now()
+    content = remember(part, fresh, resource)
+    current = latest(handler.resource_type, handler.logical_id(fresh))
+    version = snapshot(handler, fresh, current=current, content=content, rendered_at=rendered_at)
+    return version, current
 
 
 def keep_remainder(handler: Handler, obj: Any, resource: dict[str, Any]) -> None:
     """Keep what the client sent beyond what the record holds (remainder.py); a write replaces
     what an earlier one kept. Raises 422 for an element the record owns and cannot honour."""
-    fresh = handler.refresh(obj) or obj
+    remember(handler, handler.refresh(obj) or obj, resource)
+
+
+def remember(handler: Handler, fresh: Any, resource: dict[str, Any]) -> dict[str, Any]:
+    """keep_remainder for an object just read from the database; the resource as it now
+    renders (the record's rendering with the remainder merged, as remainder.rendered makes it)."""
     served = handler.to_fhir(fresh)
     kept = remainder.compute(
         handler.consumed(resource),
@@ -612,6 +648,7 @@ def keep_remainder(handler: Handler, obj: Any, resource: dict[str, Any]) -> None
         replaced=handler.replaced_elements,
     )
     remainder.store(handler.resource_type, handler.logical_id(fresh), kept, served)
+    return remainder.merge(served, kept) if kept else served
 
 
 def update_response(
@@ -651,9 +688,7 @@ def update_resource(
             )
     with refusals_kept(principal), transaction.atomic():
         changed = handler.update(principal, obj, resource)
-        updated = handler.refresh(changed) or changed
-        keep_remainder(handler.concrete(updated), updated, resource)
-        version = snapshot(handler, updated)
+        version, _before = _stored_after_write(handler, changed, resource)
     return version
 
 

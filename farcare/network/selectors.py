@@ -2,21 +2,125 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 
 from .models import Facility, Practitioner, ReferralLink, Specialty
 
+# The referral graph is read by the access policy on every request that touches a patient; it
+# changes only when the network is edited. Each process keeps the graph it loaded, tagged with a
+# generation kept in Django's cache (shared by every worker when the cache is Redis): a change
+# of a link bumps the generation once its transaction commits, and every process reloads on its
+# next call. The TTL is a backstop for a change the signals cannot see (a raw SQL edit, or a
+# per-process cache in a deployment with several workers and no shared cache).
+GRAPH_GENERATION_KEY = "farcare:network:referral-graph-generation"
+GRAPH_TTL_SECONDS = 60.0
+_Graph = tuple[dict[int, set[int]], dict[int, set[int]]]
+_loaded: tuple[str, float, _Graph] | None = None
 
-def _referral_graph() -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+
+def _load_referral_graph() -> _Graph:
     up: dict[int, set[int]] = defaultdict(set)
     down: dict[int, set[int]] = defaultdict(set)
-    for source_id, target_id in ReferralLink.objects.values_list("source_id", "target_id"):
+    # No ordering: the model's default (by the source's name) would join the facilities.
+    for source_id, target_id in ReferralLink.objects.order_by().values_list(
+        "source_id", "target_id"
+    ):
         up[source_id].add(target_id)
         down[target_id].add(source_id)
     return up, down
+
+
+# The generation as this process last read it, and when: under ASGI Django's cache opens a new
+# Redis connection in every request's context, a round trip and a connect that cost a read of
+# patient data more than its own query. Read at most once a GENERATION_MEMO_SECONDS per process,
+# so another process's change of a link is seen within that time (this process's own at once).
+GENERATION_MEMO_SECONDS = 1.0
+_memo: tuple[str, float] | None = None
+
+
+def _generation() -> str:
+    global _memo
+    clock = time.monotonic()
+    if _memo is not None and clock - _memo[1] < GENERATION_MEMO_SECONDS:
+        return _memo[0]
+    current = cache.get(GRAPH_GENERATION_KEY)
+    if current is None:
+        cache.add(GRAPH_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+        current = cache.get(GRAPH_GENERATION_KEY) or ""
+    _memo = (str(current), clock)
+    return _memo[0]
+
+
+def _changing_links() -> bool:
+    """Whether this connection's open transaction changed a referral link: until it commits,
+    its graph is its own (and a rollback must leave no trace in the shared one)."""
+    connection = transaction.get_connection()
+    return connection.in_atomic_block and any(
+        getattr(callback, "farcare_graph_change", False)
+        for _sids, callback, _robust in connection.run_on_commit
+    )
+
+
+def _referral_graph() -> _Graph:
+    global _loaded
+    if _changing_links():
+        return _load_referral_graph()
+    generation = _generation()
+    now = time.monotonic()
+    if _loaded is not None and _loaded[0] == generation and now - _loaded[1] < GRAPH_TTL_SECONDS:
+        return _loaded[2]
+    graph = _load_referral_graph()
+    _loaded = (generation, now, graph)
+    return graph
+
+
+def graph_generation() -> str | None:
+    """The referral graph's generation, to key what is built from it (the FHIR lean path's
+    compiled queries); None while this transaction changes links (nothing may be kept then)."""
+    if _changing_links():
+        return None
+    return _generation()
+
+
+def bump_graph_generation() -> None:
+    """Every process reloads the referral graph on its next use."""
+    global _loaded, _memo
+    _loaded = None
+    _memo = None
+    cache.set(GRAPH_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def referral_link_changed(**_kwargs: Any) -> None:
+    """post_save / post_delete of a referral link: bump the generation once the change commits
+    (once per transaction, however many links it changes)."""
+    connection = transaction.get_connection()
+    if any(
+        getattr(callback, "farcare_graph_change", False)
+        for _sids, callback, _robust in connection.run_on_commit
+    ):
+        return
+    callback = partial(bump_graph_generation)
+    callback.farcare_graph_change = True  # type: ignore[attr-defined]
+    transaction.on_commit(callback)
+
+
+def connect_graph_invalidation() -> None:
+    for signal in (post_save, post_delete):
+        signal.connect(
+            referral_link_changed,
+            sender=ReferralLink,
+            dispatch_uid=f"farcare.network.referral-graph.{signal is post_save}",
+        )
 
 
 def _reachable(start: int, edges: dict[int, set[int]]) -> set[int]:

@@ -4,21 +4,24 @@ the change in the same transaction, so a change without an audit record cannot e
 from __future__ import annotations
 
 import uuid as uuid_lib
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from farcare.access.policy import Action, facilities_for_registration
 from farcare.access.services import require
 from farcare.audit.models import AuditAction
-from farcare.audit.services import Accessor, audit_record
+from farcare.audit.services import Accessor, Audited, audit_record, audit_records
 from farcare.core.ports import replication
 from farcare.network.models import Facility
 
+from .identifiers import normalise_text
 from .models import PATIENT_FIELDS, Consent, ConsentKind, Patient
 from .records import patient_fields
 from .selectors import duplicates_of
@@ -93,6 +96,133 @@ def patient_register(
             {"snils": _("A patient with this SNILS is already registered.")}
         ) from error
     return patient
+
+
+class RegistrationRefused(Exception):
+    """Registration number `position` of `patients_register_many` was refused with `error`
+    (what `patient_register` raises for it); nothing of the batch was registered."""
+
+    def __init__(self, position: int, error: Exception) -> None:
+        super().__init__(f"registration {position}: {error}")
+        self.position = position
+        self.error = error
+
+
+def patients_register_many(
+    *,
+    accessor: Accessor,
+    registrations: Sequence[dict[str, Any]],
+    confirm_duplicate: bool = False,
+) -> list[Patient]:
+    """Register several patients at once (a FHIR transaction's Patient entries), exactly as
+    `patient_register` would one after another, in a constant number of statements: the
+    facilities allowed, the SNILS already taken (and, unconfirmed, the likely duplicates) asked
+    once for all; one INSERT of the patients, one of their audit records. Each registration is
+    checked in order against the database and the ones before it; the first refused raises
+    `RegistrationRefused` with its position and `patient_register`'s error for it, before
+    anything is written."""
+    if not registrations:
+        return []
+    facilities = {data["home_facility"].pk for data in registrations}
+    allowed = set(
+        facilities_for_registration(accessor.user)
+        .filter(pk__in=facilities)
+        .values_list("pk", flat=True)
+    )
+    wanted = {data.get("snils", "") for data in registrations} - {""}
+    taken = (
+        set(Patient.objects.filter(snils__in=wanted).order_by().values_list("snils", flat=True))
+        if wanted
+        else set()
+    )
+    people: set[tuple[date, str]] = (
+        set() if confirm_duplicate else _people_registered(registrations)
+    )
+    patients: list[Patient] = []
+    for position, data in enumerate(registrations):
+        patient = Patient(**{name: data.get(name, "") for name in PATIENT_FIELDS})
+        # What Patient.save derives from the name (a bulk INSERT does not call save()).
+        patient.search_name = normalise_text(patient.full_name)
+        patient.registered_by = accessor.user
+        try:
+            _check_one_of_many(data, patient, allowed, taken, people, confirm_duplicate)
+        except (PermissionDenied, ValidationError) as error:
+            raise RegistrationRefused(position, error) from error
+        # The ones after it see it registered, as they would one by one.
+        if patient.snils:
+            taken.add(patient.snils)
+        people.add((patient.birth_date, patient.search_name))
+        patients.append(patient)
+    try:
+        with transaction.atomic():
+            Patient.objects.bulk_create(patients)
+            audit_records(
+                records=[
+                    Audited(
+                        accessor=accessor,
+                        action=AuditAction.CREATE,
+                        patient_uuid=patient.uuid,
+                        record=patient,
+                        details={"duplicate_confirmed": confirm_duplicate},
+                    )
+                    for patient in patients
+                ]
+            )
+            port = replication()
+            if port.is_station():  # the hub (no station) asks once and queues nothing
+                for patient in patients:
+                    port.patient_created(patient=patient, actor=accessor.user)
+    except IntegrityError as error:  # a concurrent registration took a SNILS first
+        now_taken = set(
+            Patient.objects.filter(snils__in=wanted).order_by().values_list("snils", flat=True)
+        )
+        position = next((i for i, patient in enumerate(patients) if patient.snils in now_taken), 0)
+        refusal = ValidationError({"snils": _("A patient with this SNILS is already registered.")})
+        raise RegistrationRefused(position, refusal) from error
+    return patients
+
+
+def _people_registered(registrations: Sequence[dict[str, Any]]) -> set[tuple[date, str]]:
+    """(birth date, search name) of the registered patients who may be the same person as one
+    of `registrations` (same birth date, name starting with its family and given name, as
+    `duplicates_of` asks): one query for all."""
+    same = Q(pk__in=[])
+    for data in registrations:
+        family, given, born = data.get("family", ""), data.get("given", ""), data.get("birth_date")
+        if family and given and born:
+            same |= Q(birth_date=born, search_name__startswith=normalise_text(f"{family} {given}"))
+    # No ordering: the model's (by name) would sort what is only looked up.
+    return set(Patient.objects.filter(same).order_by().values_list("birth_date", "search_name"))
+
+
+def _check_one_of_many(
+    data: dict[str, Any],
+    patient: Patient,
+    allowed: set[int],
+    taken: set[str],
+    people: set[tuple[date, str]],
+    confirmed: bool,
+) -> None:
+    """`patient_register`'s checks, in its order, against what was asked once for the batch."""
+    if data["home_facility"].pk not in allowed:
+        raise PermissionDenied(_("You cannot register patients at this facility."))
+    _check_dates(data["birth_date"])
+    if patient.snils and patient.snils in taken:
+        raise ValidationError(
+            {"snils": _("A patient with this SNILS is already registered.")}, code="duplicate"
+        )
+    family, given, born = data.get("family", ""), data.get("given", ""), data.get("birth_date")
+    if confirmed or not (family and given and born):
+        return
+    key = normalise_text(f"{family} {given}")
+    if any(day == born and name.startswith(key) for day, name in people):
+        raise LikelyDuplicate(
+            _(
+                "A patient with the same name and birth date is already registered. "
+                "Check that this is a different person, then confirm."
+            ),
+            code="likely_duplicate",
+        )
 
 
 def patient_update(

@@ -99,6 +99,16 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The bearer-token APIs' lean chain (FHIR, station sync; farcare/core/api_chain.py): no session, no
+# CSRF, no page machinery; the busy-database answer, gzip and the client's language kept.
+FARCARE_API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "farcare.core.middleware.SecurityHeadersMiddleware",
+    "farcare.core.contention.DatabaseBusyMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+]
+
 ROOT_URLCONF = "farcare.urls"
 ASGI_APPLICATION = "farcare.asgi.application"
 WSGI_APPLICATION = "farcare.wsgi.application"
@@ -130,6 +140,9 @@ DATABASES = {
 # lock_timeout); past it the request is answered 503 with Retry-After (farcare.core.contention).
 FARCARE_DB_BUSY_TIMEOUT_SECONDS = env_int("FARCARE_DB_BUSY_TIMEOUT_SECONDS", 20)
 FARCARE_RETRY_AFTER_SECONDS = env_int("FARCARE_RETRY_AFTER_SECONDS", 5)
+# How many times a request or worker step PostgreSQL rolled back for a serialization failure or
+# a deadlock, having committed nothing, is run again before the 503 (0: never).
+FARCARE_DB_CONFLICT_RETRIES = env_int("FARCARE_DB_CONFLICT_RETRIES", 3)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A fresh checkout has no var/ yet; SQLite cannot create the folder itself.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +155,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, also telling a request whether it has committed anything yet, so one that
+    # PostgreSQL rolled back for a conflict is served again (farcare.core.contention).
+    DATABASES["default"]["ENGINE"] = "farcare.core.db.postgresql"
     # A row lock held by a long transaction: wait, but not for ever.
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
     _pg_options["options"] = (

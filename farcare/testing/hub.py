@@ -184,6 +184,24 @@ class HubProcess:
 
     # --- the process ------------------------------------------------------------------------
 
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "farcare.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "off",
+            "--timeout-keep-alive",
+            "75",  # as `make run` serves: a new connection over the link costs a round trip
+        ]
+
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
@@ -195,22 +213,7 @@ class HubProcess:
         log = (self.directory / LOG).open("ab")
         try:
             self._process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "farcare.asgi:application",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                    "--lifespan",
-                    "off",
-                    "--timeout-keep-alive",
-                    "75",  # as `make run` serves: a new connection over the link costs a round trip
-                ],
+                self.command(),
                 env=self.env,
                 cwd=self.directory,
                 stdout=log,

@@ -73,7 +73,7 @@ def account_changes(user: User) -> list[dict[str, Any]]:
         event.details["changes"]
         for event in AuditEvent.objects.filter(
             action=AuditAction.UPDATE, record_type="User", record_id=str(user.uuid)
-        ).order_by("seq")
+        ).order_by("id")
     ]
 
 

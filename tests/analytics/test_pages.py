@@ -129,7 +129,7 @@ def _row(html: str, key: str) -> str:
 def _views(user: User, page: str) -> list[AuditEvent]:
     return [
         event
-        for event in AuditEvent.objects.filter(actor_uuid=user.uuid).order_by("seq")
+        for event in AuditEvent.objects.filter(actor_uuid=user.uuid).order_by("id")
         if (event.details or {}).get("analytics") == page
     ]
 

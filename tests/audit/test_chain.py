@@ -10,13 +10,17 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from farcare.audit.models import AppendOnlyError
-from farcare.audit.services import Accessor, audit_record, audit_verify
+from farcare.audit.models import AppendOnlyError, AuditEvent
+from farcare.audit.services import Accessor, audit_record, audit_verify, seal
 
 
 def write_events(n):
+    """`n` records appended, then linked into the chain by the sequencer (as its worker
+    would); the records as sealed."""
     accessor = Accessor(None, "127.0.0.1", "cli")
-    return [audit_record(accessor=accessor, action="view", details={"i": i}) for i in range(n)]
+    written = [audit_record(accessor=accessor, action="view", details={"i": i}) for i in range(n)]
+    seal()
+    return list(AuditEvent.objects.filter(pk__in=[e.pk for e in written]).order_by("seq"))
 
 
 def tamper(sql, params=()):

@@ -46,6 +46,9 @@ def janus_server(tmp_path: Path) -> Iterator[JanusServer]:
 
 
 def _inbound_from(page: Any) -> dict[str, int]:
+    # After a reconnect a page's counters start again: the first report comes a moment later
+    # (a wait for readiness, not a timed assertion).
+    page.wait_for_function("() => !!window.farcareConsilium.stats", timeout=MEDIA_TIMEOUT_MS)
     stats = page.evaluate("() => window.farcareConsilium.stats")
     return {"audio": stats["inboundAudioBytes"], "video": stats["inboundVideoBytes"]}
 

@@ -45,7 +45,7 @@ def test_a_patient_who_refused_teaching_use_is_never_made_a_case(case):
     with pytest.raises(PermissionDenied, match="refused"):
         case_make(accessor=Accessor(case.trainer), consultation=case.consultation)
     assert not TeachingCase.objects.exists()
-    denied = AuditEvent.objects.filter(action="denied").latest("seq")
+    denied = AuditEvent.objects.filter(action="denied").latest("id")
     assert denied.patient_uuid == case.patient.uuid
     # Nor is the consultation offered in the trainer's list.
     page = logged_in(case.trainer).get("/casebook/consultations/")
@@ -135,7 +135,7 @@ def test_the_trainer_sees_no_identity_anywhere_on_the_way(case):
             assert needle.casefold() not in html.casefold(), needle
     assert made.status == CaseStatus.IN_REVIEW and made.reviewer == case.trainer
     # The list of previews was audited, linked to the patient it showed; so was the extraction.
-    search = AuditEvent.objects.filter(action="search", actor_uuid=case.trainer.uuid).latest("seq")
+    search = AuditEvent.objects.filter(action="search", actor_uuid=case.trainer.uuid).latest("id")
     assert str(case.patient.uuid) in search.details["patients_shown"]
     made_event = AuditEvent.objects.filter(action="create", record_type="TeachingCase").get()
     assert made_event.patient_uuid == case.patient.uuid
@@ -164,7 +164,7 @@ def test_published_cases_are_read_by_clinicians_and_trainers_only_and_each_read_
     analyst = make_user(Role.ANALYST, case.chain.hub)
     assert logged_in(learner).get(f"/casebook/{published.uuid}/").status_code == 200
     assert logged_in(analyst).get(f"/casebook/{published.uuid}/").status_code == 404
-    read = AuditEvent.objects.filter(action="view", actor_uuid=learner.uuid).latest("seq")
+    read = AuditEvent.objects.filter(action="view", actor_uuid=learner.uuid).latest("id")
     assert read.record_id == str(published.uuid)
     assert read.patient_uuid is None  # the case holds no patient data; no link is revealed
     html = logged_in(learner).get(f"/casebook/{published.uuid}/").content.decode()

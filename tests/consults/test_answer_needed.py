@@ -52,7 +52,7 @@ def test_the_requesters_home_shows_the_question_at_the_top(scene):
     ru = _in_russian(scene.feldsher).get("/").content.decode()
     assert "Нужен ваш ответ" in _section(ru)
     # The home page named the patient: its audit record links them.
-    event = AuditEvent.objects.filter(details__worklist="home").latest("seq")
+    event = AuditEvent.objects.filter(details__worklist="home").latest("id")
     assert [str(u) for u in event.patient_links.values_list("patient_uuid", flat=True)] == [
         str(scene.patient.uuid)
     ]
@@ -90,7 +90,7 @@ def test_the_notification_says_an_answer_is_needed_in_the_readers_language(scene
     assert line and "Тынетегин С. И." in line.group(1)
     inbox_ru = _in_russian(scene.feldsher).get("/notifications/").content.decode()
     assert "Нужен ваш ответ" in inbox_ru
-    event = AuditEvent.objects.filter(details__worklist="notifications").latest("seq")
+    event = AuditEvent.objects.filter(details__worklist="notifications").latest("id")
     assert event.patient_links.get().patient_uuid == scene.patient.uuid
 
 

@@ -127,7 +127,7 @@ def test_opening_a_worklist_audits_every_patient_it_shows(scene):
         html = logged_in(user).get("/consultations/").content.decode()
         for family in ("Рультына", "Нутэвги", "Кымылькут"):
             assert f"{family} И. И." in html, (kind, family)
-        event = AuditEvent.objects.filter(details__worklist=kind).latest("seq")
+        event = AuditEvent.objects.filter(details__worklist=kind).latest("id")
         linked = {str(u) for u in event.patient_links.values_list("patient_uuid", flat=True)}
         assert linked == {str(c.patient.uuid) for c in cases}, kind
         assert sorted(event.details["patients_shown"]) == sorted(linked)

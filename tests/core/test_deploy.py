@@ -11,6 +11,8 @@ def test_check_deploy_is_clean_under_production_settings():
         "DJANGO_SETTINGS_MODULE": "farcare.settings.production",
         "FARCARE_SECRET_KEY": "x9!" * 20 + "production-like-secret-key",
         "FARCARE_ALLOWED_HOSTS": "farcare.example.org",
+        "FARCARE_DATABASE_URL": "postgres://farcare:secret@127.0.0.1:5432/farcare",
+        "FARCARE_REDIS_URL": "redis://127.0.0.1:6379/0",
     }
     result = subprocess.run(
         [sys.executable, "-m", "farcare.cli", "check", "--deploy", "--fail-level", "WARNING"],

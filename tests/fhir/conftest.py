@@ -11,10 +11,19 @@ from django.utils import timezone
 from farcare.accounts.models import User
 from farcare.core.bearer import token_digest
 from farcare.fhir.models import AccessToken
+from farcare.network.selectors import bump_graph_generation
 
 # The consultation story of tests/consults (a submitted request, its feldsher, the consultants
 # of the routing table), for the FHIR tests that need a whole case.
 from ..consults.conftest import scene  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def referral_graph_of_this_test():
+    """The access policy's referral graph is cached per process (network.selectors); a test's
+    database is rolled back, or restored in bulk, behind the signals that keep the cache right,
+    so every test starts from its own."""
+    bump_graph_generation()
 
 
 def issue_token(user: User, scopes: str) -> str:

@@ -172,7 +172,7 @@ def test_the_feldsher_enters_a_high_pressure_and_the_doctor_sees_it_at_the_top(p
     assert "182/112" in text
     assert len(listing.content) < PAGE_LIMIT
     shown = AuditEvent.objects.filter(action="search", actor_username=post.doctor.username).latest(
-        "seq"
+        "id"
     )
     assert str(post.patient.uuid) in shown.details["patients_shown"]
 

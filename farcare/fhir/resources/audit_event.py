@@ -18,6 +18,7 @@ from django.db.models import Model, Q, QuerySet
 from farcare.access.policy import may_read_audit_trail, visible_patients
 from farcare.accounts.models import Role
 from farcare.audit.models import AuditAction, AuditEvent, Purpose
+from farcare.audit.services import seal, seal_quietly
 
 from ..auth import Principal
 from ..registry import Handler, SearchParam, register
@@ -119,6 +120,9 @@ class AuditEventHandler(Handler):
     }
 
     def queryset(self, principal: Principal) -> QuerySet[AuditEvent]:
+        # What was appended since the sequencer last ran is sealed first, so the events served
+        # carry their place in the chain.
+        seal_quietly()
         user = principal.user
         events = AuditEvent.objects.all()
         if may_read_audit_trail(user):
@@ -139,6 +143,10 @@ class AuditEventHandler(Handler):
         return []
 
     def to_fhir(self, obj: AuditEvent) -> dict[str, Any]:
+        if obj.seq is None:
+            # Its one stored version keeps its place in the chain for good: seal it first.
+            seal(wait=True)
+            obj.refresh_from_db(fields=["seq", "prev_hash", "hash"])
         resource: dict[str, Any] = {
             "resourceType": "AuditEvent",
             "id": str(obj.uuid),

@@ -4,6 +4,7 @@ home facility is the managing organisation."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from farcare.access.policy import Action, visible_patients
 from farcare.access.services import require
-from farcare.network.models import Facility
+from farcare.network.models import Facility, Organisation, Settlement
 from farcare.patients import services as patient_services
 from farcare.patients.identifiers import digits, oms_is_valid, snils_is_valid
 from farcare.patients.models import Patient, Sex
@@ -58,6 +59,10 @@ class PatientHandler(Handler):
     }
     includes = (Include("organization", "Organization", "home_facility.organisation"),)
     default_sort = "pk"
+    # Visible exactly when the patient is; rendered from the row, its home settlement and
+    # facility (with the facility's organisation), and what the client kept (remainder.py).
+    lean_read = True
+    render_depends_on = (Settlement, Facility, Organisation)
 
     def queryset(self, principal: Principal) -> QuerySet[Patient]:
         return _searchable(visible_patients(principal.user)).select_related(
@@ -65,7 +70,11 @@ class PatientHandler(Handler):
         )
 
     def all_objects(self) -> QuerySet[Patient]:
-        return _searchable(Patient.objects.all())
+        # What the rendering reads, in the same query (a create, an update and a re-check
+        # render it).
+        return _searchable(Patient.objects.all()).select_related(
+            "home_facility__organisation", "home_settlement"
+        )
 
     def patient_of(self, obj: Patient) -> Patient:
         return obj
@@ -119,7 +128,14 @@ class PatientHandler(Handler):
     refused_elements = frozenset({"Patient.active"})
     replaced_elements = frozenset({"address"})
 
-    def _data(self, principal: Principal, resource: dict[str, Any]) -> dict[str, Any]:
+    def _data(
+        self,
+        principal: Principal,
+        resource: dict[str, Any],
+        facilities: dict[str, Facility] | None = None,
+    ) -> dict[str, Any]:
+        """The registration's fields. `facilities`: the facilities by organisation id when the
+        caller looked up every entry's at once (`_facilities`); else this one is looked up."""
         _check_before_validation(resource)
         patient = validated("Patient", resource)
         names = patient.name or []
@@ -151,7 +167,7 @@ class PatientHandler(Handler):
                 if not oms_is_valid(value):
                     raise business_rule("An OMS policy number has 16 digits.", path)
                 oms = value
-        facility = self._facility(resource)
+        facility = self._facility(resource, facilities)
         phone, phone_path = next(
             (
                 (t.value, f"Patient.telecom[{i}].value")
@@ -175,24 +191,34 @@ class PatientHandler(Handler):
             "phone": phone or "",
         }
 
-    def _facility(self, resource: dict[str, Any]) -> Facility:
-        reference = (resource.get("managingOrganization") or {}).get("reference", "")
-        ident = reference.rsplit("/", 1)[-1] if reference.startswith("Organization/") else ""
-        facility = None
-        if ident:
-            facility = (
-                Facility.objects.filter(organisation__uuid=ident)
-                .select_related("settlement")
-                .first()
-                if _is_uuid(ident)
-                else None
-            )
+    def _facility(
+        self, resource: dict[str, Any], facilities: dict[str, Facility] | None = None
+    ) -> Facility:
+        ident = _organisation_id(resource)
+        if facilities is None:
+            facilities = self._facilities([ident] if ident else [])
+        facility = facilities.get(ident) if ident else None
         if facility is None:
             raise business_rule(
                 "managingOrganization must name the patient's home organisation in FarCare.",
                 ["Patient.managingOrganization"],
             )
         return facility
+
+    def _facilities(self, idents: list[str]) -> dict[str, Facility]:
+        """The facility of each organisation id (what a rendering shows of it loaded too)."""
+        wanted = {ident for ident in idents if _is_uuid(ident)}
+        if not wanted:
+            return {}
+        found: dict[str, Facility] = {}
+        for facility in (
+            Facility.objects.filter(organisation__uuid__in=wanted)
+            .select_related("settlement", "organisation")
+            .order_by(*(Facility._meta.ordering or ()), "pk")
+        ):
+            # The first by the model's order, as `.first()` found it one by one.
+            found.setdefault(str(facility.organisation.uuid), facility)
+        return {ident: found[str(_uuid(ident))] for ident in wanted if str(_uuid(ident)) in found}
 
     def create(self, principal: Principal, resource: dict[str, Any]) -> Patient:
         data = self._data(principal, resource)
@@ -202,6 +228,46 @@ class PatientHandler(Handler):
             )
         except ValidationError as error:
             raise _as_fhir(error) from error
+
+    # --- many registrations at once (a transaction's Patient entries) -----------------------
+
+    creates_many = True
+
+    def create_many(self, principal: Principal, resources: list[dict[str, Any]]) -> list[Patient]:
+        facilities = self._facilities([_organisation_id(resource) for resource in resources])
+        registrations = [self._data(principal, resource, facilities) for resource in resources]
+        try:
+            return patient_services.patients_register_many(
+                accessor=principal.accessor, registrations=registrations, confirm_duplicate=True
+            )
+        except patient_services.RegistrationRefused as refused:
+            if isinstance(refused.error, ValidationError):
+                raise _as_fhir(refused.error) from refused.error
+            raise refused.error from refused
+
+    def condition_key(self, params: list[tuple[str, str]]) -> str | None:
+        # `identifier=<SNILS system>|<11 digits>`: what a post's resubmission asks.
+        if len(params) != 1 or params[0][0] != "identifier":
+            return None
+        system, bar, value = params[0][1].partition("|")
+        plain = value.isascii() and value.isdigit() and len(value) == 11
+        if not bar or system != systems.SNILS or not plain:
+            return None
+        return value
+
+    def condition_keys(self, resource: dict[str, Any]) -> set[str]:
+        identifiers = resource.get("identifier")
+        return {
+            digits(str(identifier.get("value") or ""))
+            for identifier in (identifiers if isinstance(identifiers, list) else [])
+            if isinstance(identifier, dict) and identifier.get("system") == systems.SNILS
+        }
+
+    def find_many(self, keys: set[str]) -> dict[str, list[Patient]]:
+        found: dict[str, list[Patient]] = {key: [] for key in keys}
+        for patient in self.all_objects().filter(snils__in=keys).order_by("pk"):
+            found[patient.snils].append(patient)
+        return found
 
     def update(self, principal: Principal, obj: Patient, resource: dict[str, Any]) -> Patient:
         data = self._data(principal, resource)
@@ -273,9 +339,20 @@ def _searchable(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     return patients.annotate(fhir_family=folded("family"), fhir_given=folded("given", "middle"))
 
 
-def _is_uuid(text: str) -> bool:
-    import uuid
+def _organisation_id(resource: dict[str, Any]) -> str:
+    """The id in `managingOrganization.reference` ("Organization/<id>"), or ""."""
+    organisation = resource.get("managingOrganization")
+    reference = organisation.get("reference") if isinstance(organisation, dict) else ""
+    if not isinstance(reference, str) or not reference.startswith("Organization/"):
+        return ""
+    return reference.rsplit("/", 1)[-1]
 
+
+def _uuid(text: str) -> uuid.UUID:
+    return uuid.UUID(text)
+
+
+def _is_uuid(text: str) -> bool:
     try:
         uuid.UUID(text)
     except ValueError:

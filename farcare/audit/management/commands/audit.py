@@ -1,7 +1,12 @@
+import logging
+import signal
+import threading
 import time
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
 
 from farcare.audit.anchor import (
     AnchorNotConfigured,
@@ -12,14 +17,17 @@ from farcare.audit.anchor import (
     public_key_path,
 )
 from farcare.audit.models import AuditEvent
-from farcare.audit.services import ChainBroken, audit_checkpoint, audit_verify
+from farcare.audit.services import ChainBroken, audit_checkpoint, audit_verify, seal
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
     help = (
         "The audit trail: `verify` checks the hash chain and its signed checkpoints; "
         "`checkpoint [--loop SECONDS]` signs the head of the chain into a new checkpoint; "
-        "`keygen` makes the checkpoints' key pair."
+        "`keygen` makes the checkpoints' key pair; "
+        "`seal [--loop SECONDS]` links the records appended since into the chain (the sequencer)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,6 +43,16 @@ class Command(BaseCommand):
             help="keep running, one checkpoint every SECONDS (a worker instead of cron)",
         )
         sub.add_parser("keygen", help="make the Ed25519 key pair that signs checkpoints")
+        sealing = sub.add_parser(
+            "seal", help="link the records appended since into the hash chain (the sequencer)"
+        )
+        sealing.add_argument(
+            "--loop",
+            type=float,
+            metavar="SECONDS",
+            default=0,
+            help="run again every SECONDS until stopped (SIGTERM or Ctrl-C; default: run once)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -46,6 +64,8 @@ class Command(BaseCommand):
                     self.checkpoint()
                     time.sleep(max(1.0, options["loop"]))
             self.checkpoint()
+        elif action == "seal":
+            self.seal(float(options["loop"]))
         elif action == "keygen":
             try:
                 private, public = generate_keys()
@@ -60,7 +80,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         if problem is not None:
             raise CommandError(f"Audit chain broken at {problem}")
-        count = AuditEvent.objects.count()
+        count = AuditEvent.objects.filter(seq__isnull=False).count()
         self.stdout.write(f"Audit chain intact: {count} records.")
         latest = latest_checkpoint()
         if latest is None:
@@ -89,3 +109,38 @@ class Command(BaseCommand):
             self.stdout.write("Nothing new since the latest checkpoint.")
         else:
             self.stdout.write(f"Checkpoint written: {path}")
+
+    def seal(self, interval: float) -> None:
+        if interval < 0:
+            raise CommandError("--loop needs a positive number of seconds")
+        if not interval:
+            self.stdout.write(f"Sealed {seal()} records.")
+            return
+        # SIGTERM (systemd's stop) ends the loop between passes: a pass under way commits or
+        # rolls back as a whole, and the next run seals whatever is left.
+        stop = threading.Event()
+
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+        try:
+            while not stop.is_set():
+                close_old_connections()  # a connection broken by a failed pass is replaced
+                try:
+                    count = seal()
+                except Exception:
+                    # A pass that failed (database away, busy, restarted) is retried at the
+                    # next tick; the records wait, unsealed, losing nothing.
+                    logger.exception("sealing the audit trail failed; retrying")
+                    self.stderr.write("Sealing failed (see the log); retrying.")
+                    count = 0
+                if count:
+                    self.stdout.write(f"Sealed {count} records.")
+                    self.stdout.flush()
+                stop.wait(interval)
+        except KeyboardInterrupt:  # Ctrl-C or the supervisor's SIGINT: a clean stop
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        self.stdout.write("Stopped.")
