@@ -99,6 +99,37 @@ def test_each_client_is_told_in_its_own_form(settings):
     assert page["Retry-After"] == "9"
 
 
+@pytest.mark.django_db  # pytest-django blocks connecting otherwise (the pool is never reached)
+def test_a_request_that_found_every_pooled_connection_taken_answers_503_not_500(settings):
+    """The pool is asked before any statement, so no execute wrapper sees its timeout; a FHIR
+    view (or the session middleware) turns the error into a 500 of its own, which must still
+    become the 503 (found in the load test: 500s at 10 users)."""
+    from django.db import connections
+    from psycopg_pool import PoolTimeout
+
+    from farcare.core.db.postgresql.base import DatabaseWrapper
+
+    settings.FARCARE_DB_CONFLICT_RETRIES = 0
+    borrowed = DatabaseWrapper(dict(connections["default"].settings_dict), alias="pool-probe")
+
+    def pool_exhausted() -> Any:
+        raise PoolTimeout("couldn't get a connection after 10.00 sec")
+
+    borrowed.get_new_connection = lambda *args, **kwargs: pool_exhausted()  # type: ignore[method-assign]
+
+    def fhir_view(request: HttpRequest) -> HttpResponse:
+        try:
+            borrowed.ensure_connection()
+        except Exception:  # as farcare.fhir.views.fhir_endpoint does
+            return HttpResponse("Internal error; nothing was changed.", status=500)
+        return HttpResponse("read")
+
+    answer = DatabaseBusyMiddleware(fhir_view)(RequestFactory().get("/fhir/Patient/x"))
+    assert answer.status_code == 503
+    assert answer["Retry-After"]
+    assert json.loads(answer.content)["resourceType"] == "OperationOutcome"
+
+
 def test_a_view_that_hit_a_busy_database_answers_503(settings):
     middleware = DatabaseBusyMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
     request = RequestFactory().post("/consultations/new/")

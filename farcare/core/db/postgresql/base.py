@@ -45,6 +45,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 commits.committed()
         return result
 
+    def ensure_connection(self) -> None:
+        # With psycopg's pool a connection is borrowed here, before any statement: a pool with
+        # every connection taken for its timeout is a busy database (503 with Retry-After), and
+        # the request must hear of it even when the caller (the session middleware, a FHIR
+        # view's catch-all) turns the error into a 500 of its own.
+        try:
+            super().ensure_connection()
+        except Exception as error:
+            from farcare.core.contention import is_busy
+
+            if is_busy(error):
+                commits.busy(error)
+            raise
+
     def _commit(self) -> None:
         # Django's atomic() and connection.commit() both end here; a COMMIT that fails raises
         # before the mark, and its transaction then committed nothing.
