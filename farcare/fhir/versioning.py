@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -21,6 +20,8 @@ from django.db.models import Exists, Model, OuterRef
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+
+from farcare.core.transactions import on_commit_once
 
 from .models import RenderEpoch, ResourceVersion
 
@@ -253,15 +254,7 @@ def _satisfy(handler: Any, obj: Any) -> None:
 def _epoch_moved(**_kwargs: Any) -> None:
     """post_save / post_delete of a row renderings read: move the epoch once the change commits
     (once per transaction), so that every rendering confirmed before is checked again."""
-    connection = transaction.get_connection()
-    if any(
-        getattr(callback, "farcare_epoch", False)
-        for _sids, callback, _robust in connection.run_on_commit
-    ):
-        return
-    callback = partial(move_epoch)
-    callback.farcare_epoch = True  # type: ignore[attr-defined]
-    transaction.on_commit(callback)
+    on_commit_once("fhir.render-epoch", move_epoch)
 
 
 def move_epoch() -> None:

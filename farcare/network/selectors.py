@@ -6,13 +6,13 @@ import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.db.models.signals import post_delete, post_save
+
+from farcare.core.transactions import on_commit_once, queued
 
 from .models import Facility, Practitioner, ReferralLink, Specialty
 
@@ -24,6 +24,8 @@ from .models import Facility, Practitioner, ReferralLink, Specialty
 # per-process cache in a deployment with several workers and no shared cache).
 GRAPH_GENERATION_KEY = "farcare:network:referral-graph-generation"
 GRAPH_TTL_SECONDS = 60.0
+# The tag of the bump queued for the commit of a transaction that changed links.
+GRAPH_CHANGE = "network.referral-graph"
 _Graph = tuple[dict[int, set[int]], dict[int, set[int]]]
 _loaded: tuple[str, float, _Graph] | None = None
 
@@ -64,11 +66,7 @@ def _generation() -> str:
 def _changing_links() -> bool:
     """Whether this connection's open transaction changed a referral link: until it commits,
     its graph is its own (and a rollback must leave no trace in the shared one)."""
-    connection = transaction.get_connection()
-    return connection.in_atomic_block and any(
-        getattr(callback, "farcare_graph_change", False)
-        for _sids, callback, _robust in connection.run_on_commit
-    )
+    return queued(GRAPH_CHANGE)
 
 
 def _referral_graph() -> _Graph:
@@ -103,15 +101,7 @@ def bump_graph_generation() -> None:
 def referral_link_changed(**_kwargs: Any) -> None:
     """post_save / post_delete of a referral link: bump the generation once the change commits
     (once per transaction, however many links it changes)."""
-    connection = transaction.get_connection()
-    if any(
-        getattr(callback, "farcare_graph_change", False)
-        for _sids, callback, _robust in connection.run_on_commit
-    ):
-        return
-    callback = partial(bump_graph_generation)
-    callback.farcare_graph_change = True  # type: ignore[attr-defined]
-    transaction.on_commit(callback)
+    on_commit_once(GRAPH_CHANGE, bump_graph_generation)
 
 
 def connect_graph_invalidation() -> None:
