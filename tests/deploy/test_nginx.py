@@ -171,16 +171,18 @@ def nginx(configured: Nginx) -> Iterator[Nginx]:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        # A wait for readiness, not a timed assertion: with the whole suite on two cores the
+        # deployment behind nginx may take seconds to answer its first request.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 requests.get(
-                    f"{configured.https}/health", verify=str(configured.certificate), timeout=2
+                    f"{configured.https}/health", verify=str(configured.certificate), timeout=10
                 )
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 assert process.poll() is None, process.communicate()[0]
-                assert time.monotonic() < deadline, "nginx did not answer within 30 s"
+                assert time.monotonic() < deadline, "nginx did not answer within 90 s"
                 time.sleep(0.1)
         yield configured
     finally:
