@@ -37,6 +37,13 @@ from ..conftest import Chain, make_user
 from ..factories import PatientFactory
 
 
+def VISITED_ON() -> date:
+    """Yesterday in UTC: a date already past in every zone of the network (UTC+3 to UTC+12),
+    whatever the machine's own zone and hour. `date.today()` is the machine's date, which can be
+    tomorrow in Yakutsk's eyes (the CI ran when it was)."""
+    return timezone.now().date() - timedelta(days=1)
+
+
 @dataclass
 class MonitoringScene:
     chain: Chain
@@ -59,7 +66,7 @@ class MonitoringScene:
             programme=programme,
             responsible_feldsher=kwargs.pop("responsible_feldsher", self.feldsher),
             responsible_doctor=kwargs.pop("responsible_doctor", self.doctor),
-            in_person_visit_on=kwargs.pop("in_person_visit_on", date.today()),
+            in_person_visit_on=kwargs.pop("in_person_visit_on", VISITED_ON()),
             at=kwargs.pop("at", timezone.now() - timedelta(hours=20)),
             **kwargs,
         )

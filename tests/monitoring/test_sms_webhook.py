@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +58,7 @@ def person(chain: Chain, inbound: None) -> Patient:
         programme="hypertension",
         responsible_feldsher=feldsher,
         responsible_doctor=doctor,
-        in_person_visit_on=date.today(),
+        in_person_visit_on=timezone.now().date() - timedelta(days=1),
     )
     phone_register(accessor=Accessor(feldsher), patient=patient, number=PHONE, language="ru")
     return patient

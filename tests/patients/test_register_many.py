@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from farcare.audit.models import AuditAction, AuditEvent
 from farcare.audit.services import Accessor
@@ -127,7 +128,7 @@ def test_a_likely_duplicate_needs_confirming_as_alone(chain, feldsher):
 def test_the_first_refused_is_named_whatever_refuses_it(chain, feldsher):
     batch = [
         registration(chain, 1),
-        registration(chain, 2, birth_date=date.today() + timedelta(days=1)),
+        registration(chain, 2, birth_date=timezone.now().date() + timedelta(days=3)),
         registration(chain, 3, home_facility=chain.hub, home_settlement=chain.hub.settlement),
     ]
 

@@ -50,10 +50,11 @@ def hub_enrol(hub: HubProcess, patient_uuid: Any) -> None:
         "from farcare.monitoring.services.enrolment import enrol\n"
         "from farcare.patients.models import Patient\n"
         "doctor = User.objects.get(username='doctor')\n"
+        "yesterday_utc = datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=1)\n"
         "enrol(accessor=Accessor(doctor, None, 'page'),\n"
         f"      patient=Patient.objects.get(uuid='{patient_uuid}'), programme='hypertension',\n"
         "      responsible_feldsher=User.objects.get(username='feldsher'),\n"
-        "      responsible_doctor=doctor, in_person_visit_on=datetime.date.today())\n"
+        "      responsible_doctor=doctor, in_person_visit_on=yesterday_utc)\n"
     )
 
 
