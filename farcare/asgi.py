@@ -1,7 +1,8 @@
 """The ASGI entry point: `uvicorn farcare.asgi:application` (gunicorn's uvicorn workers in
-production). HTTP goes to Django: the FHIR REST API through the lean middleware chain, everything
-else through the pages' (farcare/core/api_chain.py); WebSockets (live worklists, calls) to
-Channels, behind the same session login and an origin check."""
+production). HTTP goes to Django: the FHIR REST API through the lean middleware chain (its
+ordinary reads, on PostgreSQL, through the hot path in front of it: farcare/fhir/hot/),
+everything else through the pages' (farcare/core/api_chain.py); WebSockets (live worklists,
+calls) to Channels, behind the same session login and an origin check."""
 
 import os
 
@@ -18,10 +19,15 @@ from django.urls import path  # noqa: E402
 from farcare.calls.consumers import CallConsumer  # noqa: E402
 from farcare.consults.consumers import WorklistConsumer  # noqa: E402
 from farcare.core.api_chain import ApiASGIHandler, asgi_dispatch  # noqa: E402
+from farcare.fhir.hot.app import HotReads, hot_reads_enabled  # noqa: E402
+
+# FHIR reads of the ordinary kind are answered in the event loop (farcare/fhir/hot/), the rest
+# by Django's handler on the lean chain.
+api_application = HotReads(ApiASGIHandler()) if hot_reads_enabled() else ApiASGIHandler()
 
 application = ProtocolTypeRouter(
     {
-        "http": asgi_dispatch(django_application, ApiASGIHandler()),
+        "http": asgi_dispatch(django_application, api_application),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(
                 URLRouter(

@@ -20,6 +20,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +72,11 @@ def read(principal: Principal, handler: Handler, logical_id: str) -> ResourceVer
         purpose=Purpose.NORMAL,
     )
     return version
+
+
+def recorded(model_name: str, identifier: str) -> Any:
+    """The record the audit trail names for `model_name` `identifier`, without loading it."""
+    return _Recorded.of(model_name, identifier)
 
 
 class _Recorded:
@@ -127,31 +134,65 @@ def _latest_with_access(user: Any, handler: Handler, logical_id: str) -> Resourc
     if generation is None:  # this transaction changes the graph: nothing kept from it
         return _read_queryset(user, handler, logical_id, now).first()
     db = router.db_for_read(ResourceVersion)
-    connection = connections[db]
     facility = user.facility if user.facility_id else None
-    key = (
+    key = compiled_key(
         db,
         handler.resource_type,
-        user.pk,
-        user.role,
-        user.facility_id,
-        facility.region if facility else None,
-        facility.country if facility else None,
+        Reader(
+            user.pk,
+            user.role,
+            user.facility_id,
+            facility.region if facility else None,
+            facility.country if facility else None,
+        ),
         generation,
     )
     compiled = _compiled_read(key, user, handler, db)
     if compiled is None:
         return _read_queryset(user, handler, logical_id, now).first()
     sql, template = compiled
-    stand_in_now = connection.ops.adapt_datetimefield_value(_NOW_STAND_IN)
-    moment = connection.ops.adapt_datetimefield_value(now)
-    params = [
-        logical_id if value == _ID_STAND_IN else moment if value == stand_in_now else value
-        for value in template
-    ]
+    params = bound(template, connections[db].ops.adapt_datetimefield_value, logical_id, now)
     for version in ResourceVersion.objects.db_manager(db).raw(sql, params):
         return version
     return None
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What the policy's scope is built from, of the user who reads (the compiled query's key)."""
+
+    user_id: int
+    role: str
+    facility_id: int | None
+    region: str | None
+    country: str | None
+
+
+def compiled_key(db: str, resource_type: str, reader: Reader, generation: str) -> tuple[Any, ...]:
+    return (db, resource_type, *astuple(reader), generation)
+
+
+def compiled_read(key: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]] | None:
+    """The read query already compiled for `key` and not aged out, without compiling it (the
+    event loop's hot path, which cannot run the ORM: on a miss it lets Django's path compile)."""
+    with _compiling:
+        hit = _compiled.get(key)
+    if hit is None or time.monotonic() - hit[0] >= COMPILED_SECONDS:
+        return None
+    return hit[1], hit[2]
+
+
+def bound(
+    template: tuple[Any, ...], adapt: Callable[[datetime], Any], logical_id: str, now: datetime
+) -> list[Any]:
+    """A compiled read's parameters with the resource's id and the moment put in; `adapt`: the
+    database's `ops.adapt_datetimefield_value`."""
+    stand_in_now = adapt(_NOW_STAND_IN)
+    moment = adapt(now)
+    return [
+        logical_id if value == _ID_STAND_IN else moment if value == stand_in_now else value
+        for value in template
+    ]
 
 
 def _compiled_read(

@@ -90,6 +90,17 @@ def graph_generation() -> str | None:
     return _generation()
 
 
+def remembered_graph_generation() -> str | None:
+    """The generation as this process last read it, if that was within GENERATION_MEMO_SECONDS;
+    else None. Reads nothing: for the FHIR hot path in the event loop, which must not block on
+    the cache and lets Django's path read the generation again when this is None. (It runs
+    outside any transaction, so no change of links of its own can be pending.)"""
+    memo = _memo
+    if memo is None or time.monotonic() - memo[1] >= GENERATION_MEMO_SECONDS:
+        return None
+    return memo[0]
+
+
 def bump_graph_generation() -> None:
     """Every process reloads the referral graph on its next use."""
     global _loaded, _memo

@@ -143,6 +143,18 @@ FARCARE_RETRY_AFTER_SECONDS = env_int("FARCARE_RETRY_AFTER_SECONDS", 5)
 # How many times a request or worker step PostgreSQL rolled back for a serialization failure or
 # a deadlock, having committed nothing, is run again before the 503 (0: never).
 FARCARE_DB_CONFLICT_RETRIES = env_int("FARCARE_DB_CONFLICT_RETRIES", 3)
+# The FHIR hot path (farcare/fhir/hot/): ordinary reads answered in the ASGI worker's event loop
+# on its own async connections (PostgreSQL only; at most FARCARE_FHIR_HOT_POOL_MAX per worker,
+# besides Django's). A statement is prepared on a connection after that many runs (0: at once;
+# set FARCARE_FHIR_HOT_PREPARE=0 behind a pooler in transaction mode that cannot keep them).
+FARCARE_FHIR_HOT_READS = env_bool("FARCARE_FHIR_HOT_READS", True)
+FARCARE_FHIR_HOT_POOL_MAX = env_int("FARCARE_FHIR_HOT_POOL_MAX", 4)
+FARCARE_FHIR_HOT_POOL_TIMEOUT = env_int("FARCARE_FHIR_HOT_POOL_TIMEOUT", 10)
+FARCARE_FHIR_HOT_PREPARE_THRESHOLD: int | None = (
+    env_int("FARCARE_FHIR_HOT_PREPARE_THRESHOLD", 2)
+    if env_bool("FARCARE_FHIR_HOT_PREPARE", True)
+    else None
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A fresh checkout has no var/ yet; SQLite cannot create the folder itself.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)

@@ -260,3 +260,40 @@ def test_the_workers_do_their_passes_and_stop_on_sigterm(deployment: Deployment)
     assert "expired uploads removed" in outputs["farcare-uploads-expire"]
     sessions = database_sessions(server.database_url)
     assert not set(started) & set(sessions), sessions
+
+
+def test_fhir_reads_are_answered_on_the_hot_path_in_the_event_loop(deployment: Deployment):
+    """A FHIR client reading a patient again and again on one kept-alive connection: the first
+    reads go through Django (which stores the version and compiles the reader's query), the
+    next through the worker's hot path, on its own connections (farcare/fhir/hot/), with the
+    same answer; every read is audited."""
+    server = deployment.server
+    token = server.user_token("feldsher", "user/*.read")
+    patient = server.python(
+        "from farcare.accounts.models import User\n"
+        "from farcare.patients.models import Patient\n"
+        "post = User.objects.get(username='feldsher').facility\n"
+        "print(Patient.objects.filter(home_facility=post).order_by('pk').first().uuid)"
+    )
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    answers = []
+    try:
+        for _ in range(6):
+            connection.request(
+                "GET", f"/fhir/Patient/{patient}",
+                headers={**FORWARDED, "Authorization": f"Bearer {token}"},
+            )  # fmt: skip
+            response = connection.getresponse()
+            answers.append((response.status, json.loads(response.read())))
+    finally:
+        connection.close()
+    assert {status for status, _body in answers} == {200}
+    assert all(body == answers[0][1] for _status, body in answers)
+    assert answers[0][1]["id"] == patient
+    assert any(name.endswith("-fhir-hot") for name in database_sessions(server.database_url))
+    audited = server.python(
+        "from farcare.audit.models import AuditEvent\n"
+        f"print(AuditEvent.objects.filter(patient_uuid='{patient}', action='view',"
+        " channel='fhir', actor_username='feldsher').count())"
+    )
+    assert audited == "6"

@@ -1,0 +1,367 @@
+"""The FHIR hot path (farcare/fhir/hot/) answers an ordinary read exactly as Django's path does —
+the same body, the same headers, the same audit record — in three statements, and leaves every
+other read to Django's path, which answers it as it always did.
+
+Through the real ASGI application (`HotReads` in front of Django's API handler) on the real
+PostgreSQL database: the hot path runs on its own connections, so these tests commit their data
+(`transactional_db`). PostgreSQL only: on SQLite there is no hot path."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from farcare.access.services import break_glass_open
+from farcare.accounts.models import Role
+from farcare.audit.models import AuditEvent
+from farcare.audit.services import Accessor, audit_verify
+from farcare.core.api_chain import ApiASGIHandler
+from farcare.fhir import lean
+from farcare.fhir.hot.app import HotReads
+from farcare.fhir.models import AccessToken
+from farcare.fhir.versioning import move_epoch
+from farcare.patients.models import Patient
+
+from ..conftest import Chain, make_user
+from ..factories import FacilityFactory, PatientFactory
+from .conftest import issue_token
+
+pytestmark = [
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the hot path: PostgreSQL"),
+    pytest.mark.usefixtures("transactional_db"),
+]
+
+CLIENT_IP = "10.20.30.40"
+# What differs between two answers of the same read: the moment it was sent.
+UNSTABLE_HEADERS = {"date"}
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    by_django: bool
+
+    def json(self) -> Any:
+        raw = gzip.decompress(self.body) if self.headers.get("content-encoding") else self.body
+        return json.loads(raw)
+
+
+class Server:
+    """The API's ASGI application as farcare/asgi.py builds it on PostgreSQL, noting whether
+    Django's handler answered each request."""
+
+    def __init__(self) -> None:
+        self.django = ApiASGIHandler()
+        self.django_answered = 0
+        self.hot = HotReads(self._django)
+
+    async def _django(self, scope: Any, receive: Any, send: Any) -> Any:
+        self.django_answered += 1
+        return await self.django(scope, receive, send)
+
+    def get(
+        self, path: str, token: str, *, query: str = "", headers: dict[str, str] | None = None
+    ) -> Answer:
+        return asyncio.run(self._get(path, token, query, headers or {}))
+
+    async def _get(self, path: str, token: str, query: str, extra: dict[str, str]) -> Answer:
+        sent: list[dict[str, Any]] = []
+        asked = False
+        never = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            nonlocal asked
+            if not asked:
+                asked = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await never.wait()  # the client stays connected
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        headers = {"host": "testserver", "authorization": f"Bearer {token}", **extra}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+            "client": (CLIENT_IP, 50000),
+            "server": ("testserver", 80),
+        }
+        before = self.django_answered
+        try:
+            await self.hot(scope, receive, send)
+        finally:
+            await self.hot.close()  # each asyncio.run is its own loop: the pool with it
+        start = sent[0]
+        return Answer(
+            status=start["status"],
+            headers={k.decode().lower(): v.decode("latin1") for k, v in start["headers"]},
+            body=b"".join(m.get("body", b"") for m in sent[1:]),
+            by_django=self.django_answered > before,
+        )
+
+
+@pytest.fixture
+def server() -> Server:
+    lean.forget_compiled_reads()
+    return Server()
+
+
+@pytest.fixture
+def reader(chain: Chain):
+    feldsher = make_user(Role.CLINICIAN, chain.post)
+    return feldsher, issue_token(feldsher, "user/*.read")
+
+
+def warmed(server: Server, path: str, token: str) -> None:
+    """A reader's first reads go through Django's path: the first renders and stores the
+    version, the second compiles the reader's query (which the hot path then uses)."""
+    for _ in range(2):
+        assert server.get(path, token).status == 200
+
+
+def views(patient: Patient) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(patient_uuid=patient.uuid, action="view").order_by("pk"))
+
+
+def test_an_ordinary_read_is_answered_as_django_answers_it_and_audited_the_same(
+    server, chain, reader
+):
+    feldsher, token = reader
+    patient = PatientFactory(home_facility=chain.post)
+    path = f"/fhir/Patient/{patient.uuid}"
+    warmed(server, path, token)
+    for headers in ({}, {"accept-encoding": "gzip", "accept-language": "ko"}):
+        lean.forget_compiled_reads()  # Django's path answers, and compiles the reader's query
+        by_django = server.get(path, token, headers={**headers, "accept": "*/*"})
+        # The same read again: the hot path answers now.
+        hot = server.get(path, token, headers={**headers, "accept": "*/*"})
+        assert by_django.by_django and not hot.by_django
+        assert hot.status == by_django.status == 200
+        assert hot.json() == by_django.json()
+        assert hot.json()["id"] == str(patient.uuid)
+
+        def stable(answer: Answer) -> dict[str, str]:
+            return {k: v for k, v in answer.headers.items() if k not in UNSTABLE_HEADERS}
+
+        if "accept-encoding" not in headers:
+            assert hot.body == by_django.body  # byte for byte
+            assert stable(hot) == stable(by_django)
+        else:  # gzip pads with up to 100 random bytes (BREACH): the length differs
+            assert stable(hot).keys() == stable(by_django).keys()
+            assert {**stable(hot), "content-length": ""} == {
+                **stable(by_django),
+                "content-length": "",
+            }
+    assert hot.headers["content-encoding"] == "gzip"
+    assert hot.headers["content-language"] == "ko"
+    assert hot.headers["etag"] == 'W/"1"'
+
+    # Every read is in the trail, the hot ones exactly like the others.
+    records = views(patient)
+    assert len(records) == 6
+
+    def what(event: AuditEvent) -> tuple:
+        return (
+            event.actor_uuid, event.actor_username, event.actor_role, event.record_type,
+            event.record_id, event.purpose, event.outcome, event.channel, event.ip_address,
+            json.dumps(event.details),
+        )  # fmt: skip
+
+    assert {what(event) for event in records} == {
+        (feldsher.uuid, feldsher.username, feldsher.role, "Patient", str(patient.uuid),
+         "normal", "success", "fhir", CLIENT_IP, "{}")
+    }  # fmt: skip
+    # ... and they seal into the chain like every other record.
+    assert audit_verify() is None
+    assert not AuditEvent.objects.filter(seq__isnull=True).exists()
+
+
+def test_the_hot_read_takes_three_statements(server, chain, reader):
+    _feldsher, token = reader
+    patient = PatientFactory(home_facility=chain.post)
+    path = f"/fhir/Patient/{patient.uuid}"
+    warmed(server, path, token)
+    sent: list[str] = []
+
+    class Counting(psycopg.AsyncCursor):  # type: ignore[type-arg]
+        """psycopg's own async cursor, noting the statements the hot path sends."""
+
+        async def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            sent.append(str(query))
+            return await super().execute(query, params, **kwargs)
+
+    answer = server.get(path, token)  # the hot path's connection parameters are known now
+    assert not answer.by_django
+    assert server.hot._params is not None
+    server.hot._params = {**server.hot._params, "cursor_factory": Counting}
+    answer = server.get(path, token)
+    assert answer.status == 200 and not answer.by_django
+    assert len(sent) == 3, sent
+    assert sent[0].lstrip().upper().startswith("SELECT")  # the token
+    assert sent[1].lstrip().upper().startswith("SELECT")  # the version, with the access answer
+    assert sent[2].lstrip().upper().startswith("INSERT")  # the audit record
+
+
+# --- everything not ordinary goes to Django's path -------------------------------------------
+
+
+def test_a_revoked_or_expired_token_is_refused_by_djangos_path(server, chain, reader):
+    _feldsher, token = reader
+    patient = PatientFactory(home_facility=chain.post)
+    path = f"/fhir/Patient/{patient.uuid}"
+    warmed(server, path, token)
+    tokens = AccessToken.objects.filter(user=_feldsher)
+    tokens.update(expires_at=timezone.now() - timedelta(seconds=1))
+    expired = server.get(path, token)
+    assert expired.status == 401 and expired.by_django
+    tokens.update(expires_at=timezone.now() + timedelta(minutes=5), revoked=True)
+    revoked = server.get(path, token)
+    assert revoked.status == 401 and revoked.by_django
+    assert server.get(path, "not-a-token").status == 401
+
+
+def test_a_disabled_account_is_refused_by_djangos_path(server, chain, reader):
+    feldsher, token = reader
+    patient = PatientFactory(home_facility=chain.post)
+    path = f"/fhir/Patient/{patient.uuid}"
+    warmed(server, path, token)
+    feldsher.is_active = False
+    feldsher.save(update_fields=["is_active"])
+    answer = server.get(path, token)
+    assert answer.status == 401 and answer.by_django
+
+
+def test_a_token_without_the_read_scope_is_refused_by_djangos_path(server, chain, reader):
+    feldsher, _token = reader
+    patient = PatientFactory(home_facility=chain.post)
+    path = f"/fhir/Patient/{patient.uuid}"
+    warmed(server, path, _token)
+    narrow = issue_token(feldsher, "user/Observation.read")
+    answer = server.get(path, narrow)
+    assert answer.status == 403 and answer.by_django
+
+
+def test_a_patient_outside_the_readers_scope_is_refused_and_the_refusal_audited(
+    server, chain, reader
+):
+    _feldsher, token = reader
+    mine = PatientFactory(home_facility=chain.post)
+    warmed(server, f"/fhir/Patient/{mine.uuid}", token)
+    far = PatientFactory(home_facility=chain.other_region_post)
+    stranger = make_user(Role.CLINICIAN, chain.other_region_post)
+    stranger_token = issue_token(stranger, "user/*.read")
+    warmed(server, f"/fhir/Patient/{far.uuid}", stranger_token)  # stored and compiled
+
+    answer = server.get(f"/fhir/Patient/{far.uuid}", token)
+    assert answer.status == 403 and answer.by_django
+    refused = AuditEvent.objects.filter(patient_uuid=far.uuid, outcome="denied")
+    assert refused.filter(actor_uuid=_feldsher.uuid).count() == 1
+
+
+def test_a_break_glass_read_is_audited_as_emergency_access_by_djangos_path(server, chain, reader):
+    far = PatientFactory(home_facility=chain.other_region_post)
+    stranger = make_user(Role.CLINICIAN, chain.post)
+    token = issue_token(stranger, "user/*.read")
+    break_glass_open(accessor=Accessor(stranger), patient=far, reason="Found unconscious")
+    path = f"/fhir/Patient/{far.uuid}"
+    for _ in range(3):
+        answer = server.get(path, token)
+        assert answer.status == 200 and answer.by_django
+    reads = AuditEvent.objects.filter(patient_uuid=far.uuid, action="view", outcome="success")
+    assert reads.count() == 3
+    assert set(reads.values_list("purpose", flat=True)) == {"break_glass"}
+
+
+def test_a_consultant_abroad_never_gets_the_record_from_the_hot_path(server, chain):
+    patient = PatientFactory(home_facility=chain.post)
+    korean = FacilityFactory(country="KR", region="Seoul", time_zone="Asia/Seoul")
+    consultant = make_user(Role.CONSULTANT, korean)
+    token = issue_token(consultant, "user/*.read")
+    path = f"/fhir/Patient/{patient.uuid}"
+    for _ in range(3):
+        answer = server.get(path, token)
+        assert answer.by_django and answer.status in (403, 404)
+        assert patient.family.encode() not in answer.body
+
+
+def test_a_stale_version_is_rendered_again_by_djangos_path(server, chain, reader):
+    _feldsher, token = reader
+    patient = PatientFactory(home_facility=chain.post)
+    path = f"/fhir/Patient/{patient.uuid}"
+    warmed(server, path, token)
+    # A change made in bulk (no signal refreshes the version), then the render epoch moved:
+    # every version confirmed before it is stale.
+    Patient.objects.filter(pk=patient.pk).update(family="Renamed")
+    move_epoch()
+    answer = server.get(path, token)
+    assert answer.by_django and answer.status == 200
+    assert answer.json()["name"][0]["family"] == "Renamed"
+
+
+def test_unusual_requests_go_to_djangos_path(server, chain, reader):
+    _feldsher, token = reader
+    patient = PatientFactory(home_facility=chain.post)
+    path = f"/fhir/Patient/{patient.uuid}"
+    warmed(server, path, token)
+    xml = server.get(path, token, query="_format=xml")
+    assert xml.status == 406 and xml.by_django
+    refused = server.get(path, token, headers={"accept": "application/fhir+xml"})
+    assert refused.status == 406 and refused.by_django
+    unknown = server.get("/fhir/Patient/no-such-patient", token)
+    assert unknown.status == 404 and unknown.by_django
+    elsewhere = server.get("/fhir/Practitioner/x", token)
+    assert elsewhere.by_django
+
+
+def test_a_read_over_plain_http_is_redirected_by_djangos_path(chain, reader, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # as in production
+    lean.forget_compiled_reads()
+    server = Server()  # its middleware reads the setting when loaded
+    _feldsher, token = reader
+    patient = PatientFactory(home_facility=chain.post)
+    path = f"/fhir/Patient/{patient.uuid}"
+    warmed_over_https = {"x-forwarded-proto": "https"}
+    for _ in range(2):
+        assert server.get(path, token, headers=warmed_over_https).status == 200
+    assert not server.get(path, token, headers=warmed_over_https).by_django
+    plain = server.get(path, token)
+    assert plain.status == 301 and plain.by_django
+    assert plain.headers["location"].startswith("https://")
+
+
+def test_when_the_hot_path_cannot_reach_the_database_djangos_path_answers(
+    server, chain, reader, settings
+):
+    settings.FARCARE_FHIR_HOT_POOL_TIMEOUT = 1
+    _feldsher, token = reader
+    patient = PatientFactory(home_facility=chain.post)
+    path = f"/fhir/Patient/{patient.uuid}"
+    warmed(server, path, token)
+    assert not server.get(path, token).by_django
+    # Its own connections go to a port where nothing listens (Django's still work).
+    assert server.hot._params is not None
+    server.hot._params = {**server.hot._params, "port": 1, "connect_timeout": 1}
+    answer = server.get(path, token)
+    assert answer.status == 200 and answer.by_django
+    assert answer.json()["id"] == str(patient.uuid)
