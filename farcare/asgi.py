@@ -19,11 +19,11 @@ from django.urls import path  # noqa: E402
 from farcare.calls.consumers import CallConsumer  # noqa: E402
 from farcare.consults.consumers import WorklistConsumer  # noqa: E402
 from farcare.core.api_chain import ApiASGIHandler, asgi_dispatch  # noqa: E402
-from farcare.fhir.hot.app import HotReads, hot_reads_enabled  # noqa: E402
+from farcare.fhir.hot.app import HotPath, hot_reads_enabled  # noqa: E402
 
 # FHIR reads of the ordinary kind are answered in the event loop (farcare/fhir/hot/), the rest
 # by Django's handler on the lean chain.
-api_application = HotReads(ApiASGIHandler()) if hot_reads_enabled() else ApiASGIHandler()
+api_application = HotPath(ApiASGIHandler()) if hot_reads_enabled() else ApiASGIHandler()
 
 application = ProtocolTypeRouter(
     {

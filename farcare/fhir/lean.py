@@ -25,12 +25,14 @@ from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from farcare.access.models import BreakGlassGrant
-from farcare.access.policy import is_abroad, visible_patients
+from farcare.access.policy import BREAK_GLASS_ROLES, is_abroad, visible_patients
 from farcare.audit.models import AuditAction, Purpose
 from farcare.audit.services import audit_record
 from farcare.network.selectors import graph_generation
@@ -134,19 +136,7 @@ def _latest_with_access(user: Any, handler: Handler, logical_id: str) -> Resourc
     if generation is None:  # this transaction changes the graph: nothing kept from it
         return _read_queryset(user, handler, logical_id, now).first()
     db = router.db_for_read(ResourceVersion)
-    facility = user.facility if user.facility_id else None
-    key = compiled_key(
-        db,
-        handler.resource_type,
-        Reader(
-            user.pk,
-            user.role,
-            user.facility_id,
-            facility.region if facility else None,
-            facility.country if facility else None,
-        ),
-        generation,
-    )
+    key = compiled_key(db, handler.resource_type, Reader.of(user), generation)
     compiled = _compiled_read(key, user, handler, db)
     if compiled is None:
         return _read_queryset(user, handler, logical_id, now).first()
@@ -166,6 +156,17 @@ class Reader:
     facility_id: int | None
     region: str | None
     country: str | None
+
+    @classmethod
+    def of(cls, user: Any) -> Reader:
+        facility = user.facility if user.facility_id else None
+        return cls(
+            user.pk,
+            user.role,
+            user.facility_id,
+            facility.region if facility else None,
+            facility.country if facility else None,
+        )
 
 
 def compiled_key(db: str, resource_type: str, reader: Reader, generation: str) -> tuple[Any, ...]:
@@ -219,6 +220,49 @@ def _compiled_read(
     return sql, tuple(params)
 
 
+# The policy's scope (`visible_patients`) of a reader, compiled the same way for the hot path's
+# searches (fhir/hot/searches.py), which put it under their own conditions: Django's search
+# path remembers it for each reader it serves (`remember_scope`), the hot path only looks it up.
+_SCOPE = "visible_patients"
+
+
+def remember_scope(user: Any) -> None:
+    """Compile `user`'s scope for the hot path's searches, unless it is compiled and fresh."""
+    db = router.db_for_read(ResourceVersion)
+    if not settings.FARCARE_FHIR_HOT_READS or connections[db].vendor != "postgresql":
+        return  # no hot path to serve
+    generation = graph_generation()
+    if generation is None or not user.is_active or is_abroad(user):
+        return
+    key = compiled_key(db, _SCOPE, Reader.of(user), generation)
+    if compiled_read(key) is not None:
+        return
+    try:
+        # Unordered: an ORDER BY (the model's default) in an IN subquery makes PostgreSQL sort
+        # every patient of the scope at each search.
+        scope = visible_patients(user, now=_NOW_STAND_IN).order_by().values("pk")
+        sql, params = scope.query.get_compiler(using=db).as_sql()
+    except EmptyResultSet:
+        return  # nobody to find: Django's path answers that reader
+    # Break-glass grants live at the moment: its stand-in must come out as a whole parameter
+    # (else this reader's searches go through Django's path).
+    if user.role in BREAK_GLASS_ROLES and (
+        connections[db].ops.adapt_datetimefield_value(_NOW_STAND_IN) not in params
+    ):
+        return
+    with _compiling:
+        _compiled[key] = (time.monotonic(), sql, tuple(params))
+        _compiled.move_to_end(key)
+        while len(_compiled) > COMPILED_MAX:
+            _compiled.popitem(last=False)
+
+
+def compiled_scope(db: str, reader: Reader, generation: str) -> tuple[str, tuple[Any, ...]] | None:
+    """A reader's compiled scope (the SQL of the patients' ids and its parameters, the moment's
+    stand-in to be put in with `bound`), if Django's path compiled it and it is fresh."""
+    return compiled_read(compiled_key(db, _SCOPE, reader, generation))
+
+
 def forget_compiled_reads() -> None:
     with _compiling:
         _compiled.clear()
@@ -233,7 +277,7 @@ def page_versions(handler: Handler, rows: list[Any]) -> dict[tuple[str, str], Re
     return {
         (version.resource_type, version.logical_id): version
         for resource_type, ids in by_type.items()
-        for version in _latest_of(resource_type, ids)
+        for version in latest_of(resource_type, ids)
     }
 
 
@@ -251,7 +295,7 @@ def servable(
     )
 
 
-def _latest_of(resource_type: str, logical_ids: list[str]) -> QuerySet[ResourceVersion]:
+def latest_of(resource_type: str, logical_ids: list[str]) -> QuerySet[ResourceVersion]:
     # A correlated MAX per logical id: the (type, id, -version) index answers it on SQLite and
     # PostgreSQL alike, and no "current" flag has to be kept right under concurrent writers.
     newest = (

@@ -65,6 +65,10 @@ class Handler:
     # The models a rendering reads beyond the rows `versioned_objects` follows (a Patient shows
     # its facility's name): a change of one moves the render epoch (versioning.py).
     render_depends_on: ClassVar[tuple[type[Model], ...]] = ()
+    # The field by which a row's patient is in the policy's scope (`visible_patients`), when a
+    # search of this type is nothing but its parameters within that scope: the hot path may
+    # then answer its searches (fhir/hot/searches.py). "pk" for Patient itself.
+    hot_search_scope: ClassVar[str] = ""
 
     def consumed(self, resource: dict[str, Any]) -> dict[str, Any]:
         """The submitted resource without what the write consumed into the record in another

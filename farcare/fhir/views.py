@@ -357,6 +357,8 @@ def search_bundle(
 ) -> dict[str, Any]:
     # Searches also arrive from a form body (_search) and from a bundle entry's request.url.
     refuse_nul(_texts(params), "The search")
+    if handler.hot_search_scope:
+        lean.remember_scope(principal.user)  # for the hot path's next searches by this reader
     if len(handler.parts) > 1:
         page = composite_search.page(principal, handler, params)
         queryset: Any = None

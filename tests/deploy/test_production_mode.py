@@ -262,38 +262,49 @@ def test_the_workers_do_their_passes_and_stop_on_sigterm(deployment: Deployment)
     assert not set(started) & set(sessions), sessions
 
 
-def test_fhir_reads_are_answered_on_the_hot_path_in_the_event_loop(deployment: Deployment):
-    """A FHIR client reading a patient again and again on one kept-alive connection: the first
-    reads go through Django (which stores the version and compiles the reader's query), the
-    next through the worker's hot path, on its own connections (farcare/fhir/hot/), with the
-    same answer; every read is audited."""
+def test_fhir_reads_and_searches_are_answered_on_the_hot_path_in_the_event_loop(
+    deployment: Deployment,
+):
+    """A FHIR client reading a patient again and again on one kept-alive connection, then
+    finding them by SNILS: the first of each go through Django (which stores the version and
+    compiles the reader's query and scope), the next through the worker's hot path, on its own
+    connections (farcare/fhir/hot/), with the same answer; every one is audited."""
     server = deployment.server
     token = server.user_token("feldsher", "user/*.read")
-    patient = server.python(
+    patient, snils = server.python(
         "from farcare.accounts.models import User\n"
         "from farcare.patients.models import Patient\n"
         "post = User.objects.get(username='feldsher').facility\n"
-        "print(Patient.objects.filter(home_facility=post).order_by('pk').first().uuid)"
-    )
+        "found = Patient.objects.filter(home_facility=post).exclude(snils='').order_by('pk')[0]\n"
+        "print(found.uuid, found.snils)"
+    ).split()
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    answers = []
+    answers: dict[str, list[tuple[int, object]]] = {"read": [], "search": []}
+    paths = {
+        "read": f"/fhir/Patient/{patient}",
+        "search": f"/fhir/Patient?identifier=urn:oid:1.2.643.100.3%7C{snils}",
+    }
     try:
-        for _ in range(6):
-            connection.request(
-                "GET", f"/fhir/Patient/{patient}",
-                headers={**FORWARDED, "Authorization": f"Bearer {token}"},
-            )  # fmt: skip
-            response = connection.getresponse()
-            answers.append((response.status, json.loads(response.read())))
+        for kind, path in paths.items():
+            for _ in range(6):
+                connection.request(
+                    "GET", path, headers={**FORWARDED, "Authorization": f"Bearer {token}"}
+                )
+                response = connection.getresponse()
+                answers[kind].append((response.status, json.loads(response.read())))
     finally:
         connection.close()
-    assert {status for status, _body in answers} == {200}
-    assert all(body == answers[0][1] for _status, body in answers)
-    assert answers[0][1]["id"] == patient
+    for kind, got in answers.items():
+        assert {status for status, _body in got} == {200}, kind
+        assert all(body == got[0][1] for _status, body in got), kind
+    assert answers["read"][0][1]["id"] == patient
+    assert [e["resource"]["id"] for e in answers["search"][0][1]["entry"]] == [patient]
     assert any(name.endswith("-fhir-hot") for name in database_sessions(server.database_url))
     audited = server.python(
         "from farcare.audit.models import AuditEvent\n"
         f"print(AuditEvent.objects.filter(patient_uuid='{patient}', action='view',"
+        " channel='fhir', actor_username='feldsher').count(),"
+        f" AuditEvent.objects.filter(patient_links__patient_uuid='{patient}', action='search',"
         " channel='fhir', actor_username='feldsher').count())"
     )
-    assert audited == "6"
+    assert audited == "6 6"

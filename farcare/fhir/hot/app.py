@@ -20,12 +20,14 @@ from ..errors import FHIR_JSON
 from ..registry import handler_for
 from .connections import HotPool, connection_params
 from .reads import Served, read
+from .searches import search
 from .statements import Statements, compile_statements
 
 logger = logging.getLogger(__name__)
 
-# GET /fhir/<Type>/<id> with a FHIR id (R4: 1–64 of A–Z a–z 0–9 - .).
+# GET /fhir/<Type>/<id> with a FHIR id (R4: 1–64 of A–Z a–z 0–9 - .); GET /fhir/<Type>?….
 _READ = re.compile(r"^/fhir/([A-Z][A-Za-z]{1,39})/([A-Za-z0-9\-.]{1,64})$")
+_SEARCH = re.compile(r"^/fhir/([A-Z][A-Za-z]{1,39})$")
 # The lean chain's middleware that only matter around database work: the hot path does its own
 # (and any failure of it goes to Django's path, where this middleware answers).
 _AROUND_THE_DATABASE = {"farcare.core.contention.DatabaseBusyMiddleware"}
@@ -41,11 +43,17 @@ def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
 
 
 def _takes(scope: dict[str, Any]) -> tuple[str, str, str] | None:
-    """(type, id, token) of a request the hot path may answer, else None."""
-    if scope.get("method") != "GET" or scope.get("query_string") or scope.get("root_path"):
+    """(type, id or "" for a search, token) of a request the hot path may answer, else None."""
+    if scope.get("method") != "GET" or scope.get("root_path"):
         return None
-    match = _READ.match(scope.get("path", ""))
-    if match is None:
+    path = scope.get("path", "")
+    if scope.get("query_string"):
+        found = _SEARCH.match(path)
+        logical_id = ""
+    else:
+        found = _READ.match(path)
+        logical_id = found.group(2) if found else ""
+    if found is None:
         return None
     authorization = _header(scope, b"authorization") or b""
     if not authorization.startswith(b"Bearer "):
@@ -56,10 +64,10 @@ def _takes(scope: dict[str, Any]) -> tuple[str, str, str] | None:
     token = authorization[7:].strip().decode("latin1")
     if not token:
         return None
-    return match.group(1), match.group(2), token
+    return found.group(1), logical_id, token
 
 
-class HotReads:
+class HotPath:
     """ASGI application: the hot path in front of `fallback` (Django's API handler)."""
 
     def __init__(self, fallback: ASGIApp) -> None:
@@ -84,21 +92,28 @@ class HotReads:
         self, scope: dict[str, Any], send: Any, resource_type: str, logical_id: str, token: str
     ) -> bool:
         handler = handler_for(resource_type)
-        if handler is None or not handler.lean_read or "read" not in handler.interactions:
+        interaction = "read" if logical_id else "search-type"
+        if handler is None or not handler.lean_read or interaction not in handler.interactions:
             return False
         request = ASGIRequest(scope, io.BytesIO())
         if self._chain.redirects(request):
             return False
         statements = await self._prepared()
         pool = await self._pool.pool(self._params or {})
+        response: HttpResponse | None = None
         async with pool.connection() as connection:
-            served = await read(
-                connection, statements, handler, logical_id, token,
-                request.META.get("REMOTE_ADDR") or None,
-            )  # fmt: skip
-        if served is None:
+            if logical_id:
+                served = await read(
+                    connection, statements, handler, logical_id, token,
+                    request.META.get("REMOTE_ADDR") or None,
+                )  # fmt: skip
+                response = _response(served) if served is not None else None
+            else:
+                page = await search(connection, statements, handler, request, token)
+                response = HttpResponse(page.body, content_type=FHIR_JSON) if page else None
+        if response is None:
             return False
-        await self._sender.send_response(self._chain.respond(request, _response(served)), send)
+        await self._sender.send_response(self._chain.respond(request, response), send)
         return True
 
     async def _prepared(self) -> Statements:

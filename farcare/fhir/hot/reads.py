@@ -46,8 +46,14 @@ class Served:
 
 
 @functools.lru_cache(maxsize=256)
-def _scopes(text: str) -> Any:
+def scopes_of(text: str) -> Any:
     return parse_scopes(text)
+
+
+def actor_of(token: TokenRow, ip_address: str | None) -> Accessor:
+    """Who the audit trail names: the token's user (the fields it keeps of them), through FHIR."""
+    user = User(pk=token.user_id, uuid=token.user_uuid, username=token.username, role=token.role)
+    return Accessor(user, ip_address, "fhir")
 
 
 async def reader(
@@ -78,7 +84,7 @@ async def read(
     if not handler.lean_read:
         return None
     token = await reader(connection, statements, raw_token)
-    if token is None or not allows(_scopes(token.scopes), handler.resource_type, "read"):
+    if token is None or not allows(scopes_of(token.scopes), handler.resource_type, "read"):
         return None
     if token.facility_id is not None and token.country != settings.FARCARE_HOME_COUNTRY:
         return None  # abroad: the pseudonymised path
@@ -122,9 +128,8 @@ async def _audit(
 ) -> None:
     """The record `lean.read` appends: a view of this patient's record, for the normal purpose,
     by the token's user through the FHIR channel."""
-    actor = User(pk=token.user_id, uuid=token.user_uuid, username=token.username, role=token.role)
     event, _shown = Audited(
-        accessor=Accessor(actor, ip_address, "fhir"),
+        accessor=actor_of(token, ip_address),
         action=AuditAction.VIEW,
         patient_uuid=patient_uuid,
         record=lean.recorded(handler.model.__name__, logical_id),

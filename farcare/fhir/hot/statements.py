@@ -9,6 +9,7 @@ The version read with its access decision is lean.py's own compiled query."""
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from django.db.models.fields import Field
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLInsertCompiler
 
-from farcare.audit.models import AuditEvent
+from farcare.audit.models import AuditEvent, AuditEventPatient
 
 from ..models import AccessToken
 
@@ -106,17 +107,46 @@ class InsertStatement:
 class Statements:
     token: TokenStatement
     audit: InsertStatement
-    adapt_datetime: Any  # the database's ops.adapt_datetimefield_value
+    # The database's ops.adapt_datetimefield_value.
+    adapt_datetime: Any
+    # A connection wrapper of this process's own, for compiling queries in the event loop: its
+    # server version read once (the compiler asks the features), then closed for good.
+    wrapper: BaseDatabaseWrapper
+
+    def audit_with_links(self, event: Model, shown: list[str]) -> tuple[str, list[Any]]:
+        """The audit record's INSERT and, when it showed patients, its links in the same
+        statement (`audit_record` writes both in one transaction)."""
+        params = self.audit.params(event)
+        if not shown:
+            return self.audit.sql, params
+        quote = self.wrapper.ops.quote_name
+        link_table = quote(AuditEventPatient._meta.db_table)
+        event_column = quote(AuditEventPatient._meta.get_field("event").get_attname_column()[1])
+        patient_column = quote(
+            AuditEventPatient._meta.get_field("patient_uuid").get_attname_column()[1]
+        )
+        event_id = quote(AuditEvent._meta.get_field("id").get_attname_column()[1])
+        sql = (
+            f"WITH appended AS ({self.audit.sql} RETURNING {event_id}) "  # noqa: S608 (compiled)
+            f"INSERT INTO {link_table} ({event_column}, {patient_column}) "
+            f"SELECT appended.{event_id}, shown.patient FROM appended, "
+            "unnest(%s::uuid[]) AS shown(patient)"
+        )
+        return sql, [*params, [uuid.UUID(value) for value in shown]]
 
 
 def compile_statements(alias: str = "default") -> Statements:
-    """Run in a thread (the ORM's compiler may ask the connection's features)."""
-    wrapper = connections[alias]
+    """Run in a thread: the wrapper connects once there, for the server's version."""
+    wrapper = connections.create_connection(alias)
     try:
-        return Statements(
+        wrapper.ensure_connection()
+        _ = wrapper.pg_version  # type: ignore[attr-defined]  # kept: the features read it
+        statements = Statements(
             token=TokenStatement(wrapper),
             audit=InsertStatement(AuditEvent, wrapper),
             adapt_datetime=wrapper.ops.adapt_datetimefield_value,
+            wrapper=wrapper,
         )
     finally:
         wrapper.close()
+    return statements

@@ -63,6 +63,8 @@ class PatientHandler(Handler):
     # facility (with the facility's organisation), and what the client kept (remainder.py).
     lean_read = True
     render_depends_on = (Settlement, Facility, Organisation)
+    # queryset() below is all_objects() within visible_patients: a hot search may answer it.
+    hot_search_scope = "pk"
 
     def queryset(self, principal: Principal) -> QuerySet[Patient]:
         return _searchable(visible_patients(principal.user)).select_related(

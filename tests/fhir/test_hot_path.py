@@ -2,7 +2,7 @@
 the same body, the same headers, the same audit record — in three statements, and leaves every
 other read to Django's path, which answers it as it always did.
 
-Through the real ASGI application (`HotReads` in front of Django's API handler) on the real
+Through the real ASGI application (`HotPath` in front of Django's API handler) on the real
 PostgreSQL database: the hot path runs on its own connections, so these tests commit their data
 (`transactional_db`). PostgreSQL only: on SQLite there is no hot path."""
 
@@ -25,8 +25,8 @@ from farcare.accounts.models import Role
 from farcare.audit.models import AuditEvent
 from farcare.audit.services import Accessor, audit_verify
 from farcare.core.api_chain import ApiASGIHandler
-from farcare.fhir import lean
-from farcare.fhir.hot.app import HotReads
+from farcare.fhir import lean, systems
+from farcare.fhir.hot.app import HotPath
 from farcare.fhir.models import AccessToken
 from farcare.fhir.versioning import move_epoch
 from farcare.patients.models import Patient
@@ -64,7 +64,7 @@ class Server:
     def __init__(self) -> None:
         self.django = ApiASGIHandler()
         self.django_answered = 0
-        self.hot = HotReads(self._django)
+        self.hot = HotPath(self._django)
 
     async def _django(self, scope: Any, receive: Any, send: Any) -> Any:
         self.django_answered += 1
@@ -365,3 +365,146 @@ def test_when_the_hot_path_cannot_reach_the_database_djangos_path_answers(
     answer = server.get(path, token)
     assert answer.status == 200 and answer.by_django
     assert answer.json()["id"] == str(patient.uuid)
+
+
+# --- searches ----------------------------------------------------------------------------------
+
+SNILS_SYSTEM = systems.SNILS
+
+
+def searched_twice(server: Server, token: str, query: str, **kw: Any) -> tuple[Answer, Answer]:
+    """The same search through Django's path (which remembers the reader's scope), then again
+    (the hot path answers)."""
+    lean.forget_compiled_reads()
+    by_django = server.get("/fhir/Patient", token, query=query, **kw)
+    hot = server.get("/fhir/Patient", token, query=query, **kw)
+    return by_django, hot
+
+
+def test_an_identifier_search_is_answered_as_django_answers_it_and_audited_the_same(
+    server, chain, reader
+):
+    _feldsher, token = reader
+    patient = PatientFactory(home_facility=chain.post)
+    PatientFactory(home_facility=chain.post)  # another, not matching
+    far = PatientFactory(home_facility=chain.other_region_post)  # outside the reader's scope
+    query = f"identifier={SNILS_SYSTEM}|{patient.snils}"
+    by_django, hot = searched_twice(server, token, query)
+    assert by_django.by_django and not hot.by_django
+    assert hot.status == by_django.status == 200
+    assert hot.body == by_django.body  # byte for byte
+    assert {k: v for k, v in hot.headers.items() if k not in UNSTABLE_HEADERS} == {
+        k: v for k, v in by_django.headers.items() if k not in UNSTABLE_HEADERS
+    }
+    bundle = hot.json()
+    assert bundle["total"] == 1
+    assert [entry["resource"]["id"] for entry in bundle["entry"]] == [str(patient.uuid)]
+    assert bundle["entry"][0]["fullUrl"] == f"http://testserver/fhir/Patient/{patient.uuid}"
+
+    searches = list(AuditEvent.objects.filter(action="search").order_by("pk"))
+    assert len(searches) == 2
+    django_record, hot_record = searches
+    for field_name in ("actor_uuid", "actor_username", "actor_role", "purpose", "outcome",
+                       "channel", "ip_address", "details"):  # fmt: skip
+        assert getattr(hot_record, field_name) == getattr(django_record, field_name), field_name
+    assert hot_record.details["patients_shown"] == [str(patient.uuid)]
+    # Linked to the patient shown: it is on their "who looked at my record".
+    linked = AuditEvent.objects.filter(patient_links__patient_uuid=patient.uuid, action="search")
+    assert linked.count() == 2
+    # A patient outside the scope is not found, on either path.
+    by_django, hot = searched_twice(server, token, f"identifier={SNILS_SYSTEM}|{far.snils}")
+    assert by_django.by_django and not hot.by_django
+    assert hot.body == by_django.body and hot.json()["total"] == 0
+    assert not AuditEvent.objects.filter(patient_links__patient_uuid=far.uuid).exists()
+    assert audit_verify() is None
+
+
+def test_a_family_search_pages_counts_and_links_as_django_does(server, chain, reader):
+    _feldsher, token = reader
+    for given in ("Анна", "Мария", "Ольга"):
+        PatientFactory(home_facility=chain.post, family="Тынетегин", given=given)
+    PatientFactory(home_facility=chain.post, family="Иванов")
+    for query in ("family=тынетегин&_count=2", "family=Тынетегин&_count=2&_total=none",
+                  "family=тын", "family=Нет-такой"):  # fmt: skip
+        by_django, hot = searched_twice(server, token, query)
+        assert by_django.by_django and not hot.by_django, query
+        assert hot.body == by_django.body, query
+    paged = searched_twice(server, token, "family=тынетегин&_count=2")[1].json()
+    assert paged["total"] == 3 and len(paged["entry"]) == 2
+    following = [link["url"] for link in paged["link"] if link["relation"] == "next"]
+    assert len(following) == 1 and "_cursor=" in following[0]
+    # The next page (a cursor): Django's path, and it holds the third.
+    rest = server.get("/fhir/Patient", token, query=following[0].split("?", 1)[1])
+    assert rest.by_django and len(rest.json()["entry"]) == 1
+
+
+def test_the_hot_search_takes_at_most_five_statements(server, chain, reader):
+    _feldsher, token = reader
+    for given in ("Анна", "Мария", "Ольга"):
+        PatientFactory(home_facility=chain.post, family="Тынетегин", given=given)
+    query = "family=Тынетегин&_count=2"  # a page that does not hold every match: counted
+    searched_twice(server, token, query)
+    sent: list[str] = []
+
+    class Counting(psycopg.AsyncCursor):  # type: ignore[type-arg]
+        async def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            sent.append(str(query))
+            return await super().execute(query, params, **kwargs)
+
+    assert server.hot._params is not None
+    server.hot._params = {**server.hot._params, "cursor_factory": Counting}
+    answer = server.get("/fhir/Patient", token, query=query)
+    assert answer.status == 200 and not answer.by_django
+    assert len(sent) == 5, sent  # token, page, versions, count, audit record with its links
+
+
+def test_searches_the_hot_path_does_not_do_go_to_djangos_path(server, chain, reader):
+    _feldsher, token = reader
+    patient = PatientFactory(home_facility=chain.post, family="Рультытегин")
+    searched_twice(server, token, "family=Рультытегин")  # the reader's scope is remembered
+    for query, status in (
+        ("family=Рультытегин&_sort=-birthdate", 200),
+        ("family=Рультытегин&_summary=count", 200),
+        ("family=Рультытегин&_include=Patient:organization", 200),
+        ("colour=blue", 400),
+        ("birthdate=not-a-date", 400),
+        ("family=Рультытегин&_count=many", 400),
+    ):
+        answer = server.get("/fhir/Patient", token, query=query)
+        assert answer.by_django and answer.status == status, (query, answer.status)
+    # A stale version (a change made in bulk, then the epoch moved): Django renders the row.
+    Patient.objects.filter(pk=patient.pk).update(given="Переименован")
+    move_epoch()
+    answer = server.get("/fhir/Patient", token, query="family=Рультытегин")
+    assert answer.by_django
+    assert answer.json()["entry"][0]["resource"]["name"][0]["given"][0] == "Переименован"
+
+
+def test_a_consultant_abroad_finds_nobody_on_any_path(server, chain):
+    patient = PatientFactory(home_facility=chain.post)
+    korean = FacilityFactory(country="KR", region="Seoul", time_zone="Asia/Seoul")
+    token = issue_token(make_user(Role.CONSULTANT, korean), "user/*.read")
+    for _ in range(3):
+        answer = server.get(
+            "/fhir/Patient", token, query=f"identifier={SNILS_SYSTEM}|{patient.snils}"
+        )
+        assert answer.by_django and answer.status == 200
+        assert answer.json()["total"] == 0
+        assert patient.family.encode() not in answer.body
+
+
+def test_a_system_clients_reads_and_searches_take_the_hot_path(server, chain):
+    """A laboratory's or a regional system's client (a service account of role `system`)."""
+    from farcare.fhir.oauth.clients import system_client_create
+
+    made = system_client_create(name="Regional MIS", scopes="system/*.read")
+    token = issue_token(made.client.account, "system/*.read")
+    AccessToken.objects.filter(user=made.client.account).update(client=made.client)
+    patient = PatientFactory(home_facility=chain.other_region_post)
+    path = f"/fhir/Patient/{patient.uuid}"
+    warmed(server, path, token)
+    read = server.get(path, token)
+    assert read.status == 200 and not read.by_django
+    by_django, hot = searched_twice(server, token, f"identifier={SNILS_SYSTEM}|{patient.snils}")
+    assert by_django.by_django and not hot.by_django
+    assert hot.body == by_django.body and hot.json()["total"] == 1
