@@ -139,8 +139,18 @@ def apply_params(
     handler: Handler, queryset: QuerySet[Any], params: list[tuple[str, str]]
 ) -> QuerySet[Any]:
     """AND across parameters, OR across comma-separated values (FHIR search)."""
+    for condition in conditions(handler, params):
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+def conditions(handler: Handler, params: list[tuple[str, str]]) -> list[Q]:
+    """The search parameters' conditions, one per parameter in order (each its own `filter`):
+    built without a query or the database; an unknown parameter or modifier, a bad value, is
+    refused here."""
     # Every caller's parameters (If-None-Exist, $everything, bundles) pass here before the query.
     refuse_nul([text for pair in params for text in pair], "The search")
+    made: list[Q] = []
     for key, raw in params:
         name, _colon, modifier = key.partition(":")
         if name in CONTROL:
@@ -148,12 +158,12 @@ def apply_params(
         if modifier and name in ("_id", "_lastUpdated"):
             raise _unknown_modifier(name, modifier)
         if name == "_id":
-            queryset = queryset.filter(**{f"{handler.lookup}__in": _ids(raw)})
+            made.append(Q(**{f"{handler.lookup}__in": _ids(raw)}))
             continue
         if name == "_lastUpdated":
             if not handler.updated_field:
                 raise bad_request(f"{handler.resource_type} does not support _lastUpdated")
-            queryset = queryset.filter(date_q(handler.updated_field, raw, is_date_field=False))
+            made.append(date_q(handler.updated_field, raw, is_date_field=False))
             continue
         param = handler.search_params.get(name)
         if param is None:
@@ -164,13 +174,13 @@ def apply_params(
         if modifier not in _modifiers(param):
             raise _unknown_modifier(name, modifier)
         if modifier == "missing":
-            queryset = queryset.filter(**{f"{param.path}__isnull": raw == "true"})
+            made.append(Q(**{f"{param.path}__isnull": raw == "true"}))
             continue
         condition = Q()
         for value in _split(raw):
             condition |= _one(param, modifier, value)
-        queryset = queryset.filter(condition)
-    return queryset
+        made.append(condition)
+    return made
 
 
 # The modifiers FarCare implements per parameter type (FHIR R4 §3.1.1.5); any other is refused,

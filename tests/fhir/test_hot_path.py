@@ -508,3 +508,37 @@ def test_a_system_clients_reads_and_searches_take_the_hot_path(server, chain):
     by_django, hot = searched_twice(server, token, f"identifier={SNILS_SYSTEM}|{patient.snils}")
     assert by_django.by_django and not hot.by_django
     assert hot.body == by_django.body and hot.json()["total"] == 1
+
+
+def test_searches_of_one_shape_share_one_compiled_statement_and_answer_as_django_does(
+    server, chain, reader
+):
+    """The page's SQL is compiled once per shape of the conditions, each search's own texts
+    put where the stand-ins came out — escaped for LIKE where a pattern took them. Texts with
+    LIKE's own characters, quotes, ё, alternatives, dates, ids: every answer is Django's."""
+    from farcare.fhir.hot import searches
+
+    _feldsher, token = reader
+    names = ["О'Нил", "Ли_Ан", "Сто%", "Back\\slash", "Ёлкин", "Лиан", "Стол"]
+    made = [PatientFactory(home_facility=chain.post, family=name) for name in names]
+    female = PatientFactory(home_facility=chain.post, family="Женская", sex="female")
+    queries = [
+        "family=О'Нил", "family=ли_ан", "family=сто%25", "family=back%5Cslash", "family=елкин",
+        "family=Лиан", "family=сто", "family=Ли_Ан,Сто%25", "family:exact=Стол",
+        "family:contains=_", f"given={made[0].given}", f"birthdate={female.birth_date}",
+        "gender=female&family=Жен", f"identifier={made[1].snils}", f"_id={made[2].uuid}",
+        f"identifier={SNILS_SYSTEM}|{made[3].snils},{SNILS_SYSTEM}|{made[4].snils}",
+    ]  # fmt: skip
+    for query in queries:
+        by_django, hot = searched_twice(server, token, query)
+        assert by_django.by_django and not hot.by_django, query
+        assert hot.status == 200 and hot.body == by_django.body, query
+    # ... and the family searches above shared their statement: one shape, one entry.
+    shapes = searches._SHAPES._compiled
+    before = len(shapes)
+    for family in ("Нет-такой", "Ещё_одна%", "Ли"):
+        hot = server.get("/fhir/Patient", token, query=f"family={family}")
+        assert not hot.by_django
+    assert len(shapes) == before
+    found = server.get("/fhir/Patient", token, query="family=ли_")
+    assert [e["resource"]["id"] for e in found.json()["entry"]] == [str(made[1].uuid)]

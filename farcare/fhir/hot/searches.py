@@ -26,7 +26,6 @@ from typing import Any
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import TextField
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils import timezone
@@ -41,11 +40,13 @@ from ..registry import Handler
 from ..scopes import allows
 from ..views import _audited, _params, _url
 from .reads import TokenRow, actor_of, reader, scopes_of
+from .search_sql import Shapes, texts_of
 from .statements import Statements
 
-# The query's control parameters the hot path answers itself; any other goes to Django's path.
+# The control parameters the hot path answers itself; with any other Django's path answers.
 _CONTROLS = frozenset({"_count", "_total"})
 _STAND_IN = f"hot-entry-{secrets.token_hex(12)}"
+_SHAPES = Shapes()
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ async def search(
     if not handler.hot_search_scope or len(handler.parts) > 1 or "__" in handler.default_sort:
         return None
     params = _params(request.GET)
-    if any(key.startswith("_") and key not in _CONTROLS for key, _value in params):
+    if any(key in searching.CONTROL and key not in _CONTROLS for key, _value in params):
         return None
     token = await reader(connection, statements, raw_token)
     if token is None or not allows(scopes_of(token.scopes), handler.resource_type, "search"):
@@ -73,26 +74,22 @@ async def search(
     scope = _scope(token)
     if scope is None:
         return None
-    now = timezone.now()
-    scope_sql, scope_template = scope
-    scope_params = lean.bound(scope_template, statements.adapt_datetime, "", now)
     try:
         count = searching.count_of(params)
-        matching = searching.apply_params(handler, handler.all_objects(), params).filter(
-            # The policy's scope as Django's path compiled it (lean.remember_scope).
-            **{f"{handler.hot_search_scope}__in": RawSQL(scope_sql, scope_params)}  # noqa: S611
-        )
+        conditions = searching.conditions(handler, params)
     except Exception:  # a refused parameter: its OperationOutcome comes from Django's path
         return None
     base = request.build_absolute_uri("/fhir").rstrip("/")  # DisallowedHost: Django's path
-    sort = searching.parse_sort(handler, "")
     wrapper = statements.wrapper
-    page_sql, page_params = _sql(
-        matching.order_by(*sort.order).values_list(handler.lookup, "pk", sort.field)[: count + 1],
-        wrapper,
-    )
+    compiled = _SHAPES.statements(handler, conditions, scope, count, wrapper)
+    texts = texts_of(conditions)
+    escape = wrapper.ops.prep_for_like_query
+    now = timezone.now()
     async with connection.cursor() as cursor:
-        await cursor.execute(page_sql, page_params)
+        await cursor.execute(
+            compiled.page.sql,
+            compiled.page.params(texts, escape, statements.adapt_datetime, now),
+        )
         rows = await cursor.fetchall()
     more = len(rows) > count
     rows = rows[:count]
@@ -107,11 +104,10 @@ async def search(
     elif not more:
         total = len(rows)
     else:
-        count_sql, count_params = _sql(matching.order_by().values("pk"), wrapper)
         async with connection.cursor() as cursor:
             await cursor.execute(
-                f"SELECT COUNT(*) FROM ({count_sql}) AS matching",  # noqa: S608 (compiled)
-                count_params,
+                compiled.count.sql,
+                compiled.count.params(texts, escape, statements.adapt_datetime, now),
             )
             counted = await cursor.fetchone()
         total = int(counted[0]) if counted else 0
