@@ -230,6 +230,9 @@ class Server:
     sealer: subprocess.Popen[str] | None = None  # `farcare audit seal --loop 2` beside it
     verify_errors: list[str] = field(default_factory=list)
     results: dict[str, Result] = field(default_factory=dict)
+    # FarCare PG: per scenario, the audit records its requests left unsealed when it ended,
+    # and the seconds the sequencer took to seal them before the next scenario began.
+    sealing: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def stop(self) -> None:
         """The production server as `systemctl stop` stops it; the others with SIGTERM to their
@@ -611,6 +614,28 @@ def quotient(value: float, base: float) -> str:
     return f"{value / base:.2f}"
 
 
+def sealed_before_next(database_url: str, limit: float = 300.0) -> tuple[int, float]:
+    """Wait until the audit sequencer beside FarCare PG has sealed every record (at most
+    `limit` seconds): its work belongs to the scenario that appended them, and a scenario
+    measured while it catches up on the previous one's would be measured on less CPU.
+    (unsealed when the scenario ended, seconds to seal them)."""
+    import psycopg
+
+    started = time.monotonic()
+    backlog = -1
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        while True:
+            row = connection.execute(
+                "SELECT count(*) FROM audit_auditevent WHERE seq IS NULL"
+            ).fetchone()
+            unsealed = int(row[0]) if row else 0
+            if backlog < 0:
+                backlog = unsealed
+            if unsealed == 0 or time.monotonic() - started > limit:
+                return backlog, time.monotonic() - started
+            time.sleep(0.2)
+
+
 def print_server(server: Server) -> None:
     print(f"\n{server.name}: {server.description}")
     header = f"  {'scenario':<26} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'requests':>9} errors"
@@ -635,6 +660,15 @@ def print_server(server: Server) -> None:
         )
     check = "; ".join(server.verify_errors) or "ok"
     print(f"  correctness before timing (create, read back, find by SNILS): {check}")
+    if server.sealing:
+        sealed = "; ".join(
+            f"{key} {count:,} in {seconds:.1f} s"
+            for key, (count, seconds) in server.sealing.items()
+        )
+        print(
+            "  audit records left to seal after each scenario (waited for before the next): "
+            + sealed
+        )
 
 
 def print_ratios(farcare: list[Server], peer: Server) -> None:
@@ -762,7 +796,11 @@ def run(workdir: Path, database_url: str, options: argparse.Namespace, started: 
             for server in servers:
                 print(f"  {scenario.label} on {server.name} …", flush=True)
                 wrk.run(server, scenario, options.warmup)
+                if server is pg and pg.sealer is not None:
+                    sealed_before_next(database_url)  # the warm-up's records
                 server.results[scenario.key] = wrk.run(server, scenario, options.seconds)
+                if server is pg and pg.sealer is not None:
+                    server.sealing[scenario.key] = sealed_before_next(database_url)
         load_after = load()
     finally:
         for server in servers:
