@@ -22,11 +22,11 @@ from farcare.accounts.models import User
 from farcare.audit.models import AuditAction, Purpose
 from farcare.audit.services import Accessor, Audited
 from farcare.core.bearer import token_digest
-from farcare.network.selectors import remembered_graph_generation
 
 from .. import lean
 from ..registry import Handler
 from ..scopes import allows, parse_scopes
+from .generation import GENERATION
 from .statements import Statements, TokenRow
 
 # The version query's columns this path reads, by name from lean's compiled query.
@@ -88,7 +88,7 @@ async def read(
         return None
     if token.facility_id is not None and token.country != settings.FARCARE_HOME_COUNTRY:
         return None  # abroad: the pseudonymised path
-    generation = remembered_graph_generation()
+    generation = await GENERATION.current()
     if generation is None:
         return None
     key = lean.compiled_key(

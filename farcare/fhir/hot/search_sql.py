@@ -49,6 +49,12 @@ class Statement:
     sql: str
     bindings: tuple[_Binding, ...]
 
+    @property
+    def patterned(self) -> bool:
+        """Whether a text is a LIKE pattern here: then the statement is planned for its value
+        each time (a generic plan cannot see the pattern, and scans the table)."""
+        return any(binding.escaped for binding in self.bindings)
+
     def params(
         self, texts: list[str], escape: Callable[[str], str], adapt: Any, now: Any
     ) -> list[Any]:

@@ -39,6 +39,7 @@ from .. import search as searching
 from ..registry import Handler
 from ..scopes import allows
 from ..views import _audited, _params, _url
+from .generation import GENERATION
 from .reads import TokenRow, actor_of, reader, scopes_of
 from .search_sql import Shapes, texts_of
 from .statements import Statements
@@ -71,7 +72,7 @@ async def search(
         return None
     if token.facility_id is not None and token.country != settings.FARCARE_HOME_COUNTRY:
         return None  # abroad: nobody to find, and Django's path says so
-    scope = _scope(token)
+    scope = await _scope(token)
     if scope is None:
         return None
     try:
@@ -89,6 +90,7 @@ async def search(
         await cursor.execute(
             compiled.page.sql,
             compiled.page.params(texts, escape, statements.adapt_datetime, now),
+            prepare=False if compiled.page.patterned else None,
         )
         rows = await cursor.fetchall()
     more = len(rows) > count
@@ -108,6 +110,7 @@ async def search(
             await cursor.execute(
                 compiled.count.sql,
                 compiled.count.params(texts, escape, statements.adapt_datetime, now),
+                prepare=False if compiled.count.patterned else None,
             )
             counted = await cursor.fetchone()
         total = int(counted[0]) if counted else 0
@@ -124,10 +127,8 @@ async def search(
     return Page(_bundle(handler, base, total, links, ids, versions))
 
 
-def _scope(token: TokenRow) -> tuple[str, tuple[Any, ...]] | None:
-    from farcare.network.selectors import remembered_graph_generation
-
-    generation = remembered_graph_generation()
+async def _scope(token: TokenRow) -> tuple[str, tuple[Any, ...]] | None:
+    generation = await GENERATION.current()
     if generation is None:
         return None
     return lean.compiled_scope(
