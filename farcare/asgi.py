@@ -6,6 +6,7 @@ calls) to Channels, behind the same session login and an origin check."""
 
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "farcare.settings.dev")
@@ -18,12 +19,24 @@ from django.urls import path  # noqa: E402
 
 from farcare.calls.consumers import CallConsumer  # noqa: E402
 from farcare.consults.consumers import WorklistConsumer  # noqa: E402
-from farcare.core.api_chain import ApiASGIHandler, asgi_dispatch  # noqa: E402
+from farcare.core.api_chain import (  # noqa: E402
+    ApiASGIHandler,
+    ApiWSGIHandler,
+    ASGIApp,
+    asgi_dispatch,
+)
+from farcare.core.api_threads import ThreadedWSGI  # noqa: E402
 from farcare.fhir.hot.app import HotPath, hot_reads_enabled  # noqa: E402
 
-# FHIR reads of the ordinary kind are answered in the event loop (farcare/fhir/hot/), the rest
-# by Django's handler on the lean chain.
-api_application = HotPath(ApiASGIHandler()) if hot_reads_enabled() else ApiASGIHandler()
+# The machine APIs' requests that reach Django run on threads of their own
+# (farcare/core/api_threads.py); FHIR reads and searches of the ordinary kind are answered in
+# the event loop before that (farcare/fhir/hot/).
+django_api: ASGIApp = (
+    ThreadedWSGI(ApiWSGIHandler(), settings.FARCARE_API_THREADS)
+    if settings.FARCARE_API_THREADS > 0
+    else ApiASGIHandler()
+)
+api_application = HotPath(django_api) if hot_reads_enabled() else django_api
 
 application = ProtocolTypeRouter(
     {

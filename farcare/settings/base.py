@@ -148,6 +148,9 @@ FARCARE_DB_CONFLICT_RETRIES = env_int("FARCARE_DB_CONFLICT_RETRIES", 3)
 # besides Django's). A statement is prepared on a connection after that many runs (0: at once;
 # set FARCARE_FHIR_HOT_PREPARE=0 behind a pooler in transaction mode that cannot keep them).
 FARCARE_FHIR_HOT_READS = env_bool("FARCARE_FHIR_HOT_READS", True)
+# Threads per ASGI worker for the machine APIs' requests that reach Django (FHIR, station sync:
+# farcare/core/api_threads.py); 0 runs them on Django's one view thread like the pages.
+FARCARE_API_THREADS = env_int("FARCARE_API_THREADS", 4)
 FARCARE_FHIR_HOT_POOL_MAX = env_int("FARCARE_FHIR_HOT_POOL_MAX", 4)
 FARCARE_FHIR_HOT_POOL_TIMEOUT = env_int("FARCARE_FHIR_HOT_POOL_TIMEOUT", 10)
 FARCARE_FHIR_HOT_PREPARE_THRESHOLD: int | None = (

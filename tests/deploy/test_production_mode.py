@@ -308,3 +308,52 @@ def test_fhir_reads_and_searches_are_answered_on_the_hot_path_in_the_event_loop(
         " channel='fhir', actor_username='feldsher').count())"
     )
     assert audited == "6 6"
+
+
+def test_fhir_creates_at_once_are_all_kept(deployment: Deployment):
+    """Eight clients register patients at the same moment: the workers run them on their API
+    threads (farcare/core/api_threads.py), each on its own pooled connection; every one is
+    created (201), found by its SNILS, and audited once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from farcare.patients.identifiers import snils_check_number
+
+    server = deployment.server
+    token = server.user_token("feldsher", "user/*.read user/*.write")
+    organisation = server.python(
+        "from farcare.accounts.models import User\n"
+        "print(User.objects.get(username='feldsher').facility.organisation.uuid)"
+    )
+    base = random.randint(100_000, 800_000) * 100
+
+    def snils(n: int) -> str:
+        nine = f"{base + n:09d}"
+        return f"{nine}{snils_check_number(nine):02d}"
+
+    def create(n: int) -> tuple[int, str]:
+        body = {
+            "resourceType": "Patient",
+            "identifier": [{"system": "urn:oid:1.2.643.100.3", "value": snils(n)}],
+            "name": [{"family": "Параллельная", "given": [f"Номер{n}"]}],
+            "gender": "female",
+            "birthDate": "1980-01-01",
+            "managingOrganization": {"reference": f"Organization/{organisation}"},
+        }
+        response = requests.post(
+            f"{deployment.url}/fhir/Patient", json=body, timeout=60,
+            headers={**FORWARDED, "Authorization": f"Bearer {token}",
+                     "Content-Type": "application/fhir+json"},
+        )  # fmt: skip
+        return response.status_code, response.json().get("id", "")
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(create, range(16)))
+    assert [status for status, _id in made] == [201] * 16, made
+    counted = server.python(
+        "from farcare.audit.models import AuditEvent\n"
+        "from farcare.patients.models import Patient\n"
+        "made = Patient.objects.filter(family='Параллельная')\n"
+        "print(made.count(), AuditEvent.objects.filter(action='create',"
+        " patient_uuid__in=made.values('uuid')).count())"
+    )
+    assert counted == "16 16"
