@@ -25,16 +25,21 @@ from farcare.core.api_chain import (  # noqa: E402
     ASGIApp,
     asgi_dispatch,
 )
-from farcare.core.api_threads import ThreadedWSGI  # noqa: E402
+from farcare.core.api_threads import ThreadedWSGI, threads_for  # noqa: E402
 from farcare.fhir.hot.app import HotPath, hot_reads_enabled  # noqa: E402
 
-# The machine APIs' requests that reach Django run on threads of their own
-# (farcare/core/api_threads.py); FHIR reads and searches of the ordinary kind are answered in
-# the event loop before that (farcare/fhir/hot/).
+# FHIR requests that reach Django run on threads of their own (farcare/core/api_threads.py);
+# FHIR reads and searches of the ordinary kind are answered in the event loop before that
+# (farcare/fhir/hot/). The stations' sync stays on Django's one view thread: its pulls are
+# CPU-bound, and beside other threads each of their many round trips waited for the GIL (the
+# load test served half as many pulls a second on threads).
+api_on_one_thread = ApiASGIHandler()
 django_api: ASGIApp = (
-    ThreadedWSGI(ApiWSGIHandler(), settings.FARCARE_API_THREADS)
+    threads_for(
+        "/fhir", ThreadedWSGI(ApiWSGIHandler(), settings.FARCARE_API_THREADS), api_on_one_thread
+    )
     if settings.FARCARE_API_THREADS > 0
-    else ApiASGIHandler()
+    else api_on_one_thread
 )
 api_application = HotPath(django_api) if hot_reads_enabled() else django_api
 

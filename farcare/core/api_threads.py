@@ -1,12 +1,14 @@
-"""The machine APIs' requests that reach Django, run on a pool of threads in each ASGI worker.
+"""FHIR requests that reach Django, run on a pool of threads in each ASGI worker.
 
 Under ASGI Django runs every synchronous view of a worker on one thread, one request at a time:
-while a FHIR create waits on its twenty round trips to PostgreSQL, or a station's pull on its
-fifteen, the worker's other API requests queue behind it though the CPU is idle. The pages keep
-that (their views share per-request state with the live worklists' consumers); the bearer-token
-APIs, whose requests share nothing, go through Django's WSGI handler on the lean chain
-(`ApiWSGIHandler`, as the WSGI entry point and the tests' live servers run it) on
-FARCARE_API_THREADS threads, as a threaded WSGI server would run them. Each thread has its own
+while a FHIR create waits on its twenty round trips to PostgreSQL, the worker's other API
+requests queue behind it though the CPU is idle. FHIR requests share no per-request state, so
+they go through Django's WSGI handler on the lean chain (`ApiWSGIHandler`, as the WSGI entry
+point and the tests' live servers run it) on FARCARE_API_THREADS threads, as a threaded WSGI
+server would run them. Not the pages (their views share per-request state with the live
+worklists' consumers), nor the stations' pulls: those are CPU-bound, and beside other threads
+each of their round trips waited for the GIL's switch interval (the load test served half as
+many pulls a second on threads). Each thread has its own
 database connection, borrowed from the worker's pool and given back when its request finishes
 (Django's request_finished, sent in that thread).
 
@@ -50,6 +52,17 @@ class ThreadedWSGI:
                 asyncio.run_coroutine_threadsafe(send(message), loop).result()
 
             await loop.run_in_executor(self.executor, _run, self.wsgi, environ, sent)
+
+
+def threads_for(prefix: str, threaded: ThreadedWSGI, otherwise: Any) -> Any:
+    """ASGI application: requests under `prefix` to `threaded`, the others to `otherwise`."""
+
+    async def application(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        path = scope.get("path", "")
+        chosen = threaded if path == prefix or path.startswith(prefix + "/") else otherwise
+        return await chosen(scope, receive, send)
+
+    return application
 
 
 def _run(wsgi: WSGIApp, environ: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> None:

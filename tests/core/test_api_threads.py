@@ -108,3 +108,26 @@ def test_djangos_api_handler_answers_through_the_threads(demo_network):
     assert start["status"] == 401
     outcome = json.loads(b"".join(m["body"] for m in bodies))
     assert outcome["resourceType"] == "OperationOutcome"
+
+
+def test_only_fhir_takes_the_threads():
+    from farcare.core.api_threads import threads_for
+
+    answered: list[str] = []
+
+    def named(name: str) -> Any:
+        async def app(scope: dict, receive: Any, send: Any) -> None:
+            answered.append(f"{name} {scope['path']}")
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        return app
+
+    router = threads_for("/fhir", named("threads"), named("one thread"))
+    call(
+        router,
+        [(scope(path), b"") for path in ("/fhir", "/fhir/Patient", "/fhirx", "/api/sync/pull")],
+    )
+    assert answered == [
+        "threads /fhir", "threads /fhir/Patient", "one thread /fhirx", "one thread /api/sync/pull",
+    ]  # fmt: skip
