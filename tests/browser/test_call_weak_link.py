@@ -102,6 +102,16 @@ def test_a_call_over_a_64_kbit_satellite_link_holds_in_audio_only(
         # For more than 20 s: sound arrives on both sides in every window, the feldsher sends
         # less than the link carries, the call stays connected, and it all crosses the link.
         crossed_before = link.counters.total
+        # The hold begins once the switch has taken effect: a video frame already queued when
+        # the call went to audio may still leave (a few hundred bytes), then nothing more.
+        settled = time.monotonic() + 10
+        video = stats(feldsher)["bytesSent"]["video"]
+        while time.monotonic() < settled:
+            time.sleep(1)
+            now_video = stats(feldsher)["bytesSent"]["video"]
+            if now_video == video:
+                break
+            video = now_video
         first = {page: stats(page) for page in (feldsher, consultant)}
         before = dict(first)
         for _ in range(HOLD_SECONDS // WINDOW_SECONDS):
