@@ -80,24 +80,28 @@ class HotPath:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         wanted = _takes(scope)
+        answer: HttpResponse | None = None
         if wanted is not None:
             try:
-                if await self._answer(scope, send, *wanted):
-                    return None
+                answer = await self._answer(scope, *wanted)
             except Exception:  # Django's path answers, as it would have without this path
                 logger.warning("FHIR hot path fell back to Django", exc_info=True)
-        return await self.fallback(scope, receive, send)
+        if answer is None:
+            return await self.fallback(scope, receive, send)
+        # Once sending has begun the answer is this one, whatever happens to the connection.
+        await self._sender.send_response(answer, send)
+        return None
 
     async def _answer(
-        self, scope: dict[str, Any], send: Any, resource_type: str, logical_id: str, token: str
-    ) -> bool:
+        self, scope: dict[str, Any], resource_type: str, logical_id: str, token: str
+    ) -> HttpResponse | None:
         handler = handler_for(resource_type)
         interaction = "read" if logical_id else "search-type"
         if handler is None or not handler.lean_read or interaction not in handler.interactions:
-            return False
+            return None
         request = ASGIRequest(scope, io.BytesIO())
         if self._chain.redirects(request):
-            return False
+            return None
         statements = await self._prepared()
         pool = await self._pool.pool(self._params or {})
         response: HttpResponse | None = None
@@ -112,9 +116,8 @@ class HotPath:
                 page = await search(connection, statements, handler, request, token)
                 response = HttpResponse(page.body, content_type=FHIR_JSON) if page else None
         if response is None:
-            return False
-        await self._sender.send_response(self._chain.respond(request, response), send)
-        return True
+            return None
+        return self._chain.respond(request, response)
 
     async def _prepared(self) -> Statements:
         if self._statements is None:
