@@ -41,7 +41,7 @@ from ..scopes import allows
 from ..views import _audited, _params, _url
 from .generation import GENERATION
 from .reads import TokenRow, actor_of, reader, scopes_of
-from .search_sql import Shapes, texts_of
+from .search_sql import Shapes, Statement, texts_of
 from .statements import Statements
 
 # The control parameters the hot path answers itself; with any other Django's path answers.
@@ -86,13 +86,7 @@ async def search(
     texts = texts_of(conditions)
     escape = wrapper.ops.prep_for_like_query
     now = timezone.now()
-    async with connection.cursor() as cursor:
-        await cursor.execute(
-            compiled.page.sql,
-            compiled.page.params(texts, escape, statements.adapt_datetime, now),
-            prepare=False if compiled.page.patterned else None,
-        )
-        rows = await cursor.fetchall()
+    rows = await _run(connection, compiled.page, texts, escape, statements, now)
     more = len(rows) > count
     rows = rows[:count]
     ids = [str(row[0]) for row in rows]
@@ -106,14 +100,8 @@ async def search(
     elif not more:
         total = len(rows)
     else:
-        async with connection.cursor() as cursor:
-            await cursor.execute(
-                compiled.count.sql,
-                compiled.count.params(texts, escape, statements.adapt_datetime, now),
-                prepare=False if compiled.count.patterned else None,
-            )
-            counted = await cursor.fetchone()
-        total = int(counted[0]) if counted else 0
+        counted = await _run(connection, compiled.count, texts, escape, statements, now)
+        total = int(counted[0][0]) if counted else 0
     patients = [str(versions[logical_id][2]) for logical_id in ids]
     await _audit(connection, statements, token, handler, params, patients, request)
     links = [{"relation": "self", "url": _url(base, handler.resource_type, params)}]
@@ -125,6 +113,25 @@ async def search(
         ]
         links.append({"relation": "next", "url": _url(base, handler.resource_type, following)})
     return Page(_bundle(handler, base, total, links, ids, versions))
+
+
+async def _run(
+    connection: AsyncConnection,
+    statement: Statement,
+    texts: list[str],
+    escape: Any,
+    statements: Statements,
+    now: Any,
+) -> list[Any]:
+    """Run one of a search's compiled statements with this search's texts and moment; a
+    statement whose texts are LIKE patterns is planned for them each time (never prepared)."""
+    async with connection.cursor() as cursor:
+        await cursor.execute(
+            statement.sql,
+            statement.params(texts, escape, statements.adapt_datetime, now),
+            prepare=False if statement.patterned else None,
+        )
+        return await cursor.fetchall()
 
 
 async def _scope(token: TokenRow) -> tuple[str, tuple[Any, ...]] | None:
