@@ -30,14 +30,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
 from farcare.access.services import PatientAccessDenied
 from farcare.audit.models import AuditAction
 from farcare.audit.services import audit_record
 from farcare.core.contention import busy_message, is_busy, retry_after
 
-from . import remainder, views
+from . import views
 from .auth import Principal, authenticate
 from .errors import (
     FhirError,
@@ -48,9 +47,9 @@ from .errors import (
     not_found,
     precondition_failed,
 )
-from .models import ResourceVersion, StoredRemainder
+from .models import ResourceVersion
 from .registry import Handler
-from .versioning import snapshot, store_versions
+from .versioning import snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -727,34 +726,7 @@ def _create_many(
             creates.append((entry, _rewrite(entry.resource, mapping)))
     if not creates:
         return
-    made = handler.create_many(principal, [resource for _entry, resource in creates])
-    # As stored (one query for all), rendered once, with what each client sent beyond it.
-    rendered_at = timezone.now()
-    stored = {obj.pk: obj for obj in handler.all_objects().filter(pk__in=[o.pk for o in made])}
-    contents, kept_rows = [], []
-    for (_entry, resource), obj in zip(creates, made, strict=True):
-        fresh = stored[obj.pk]
-        part = handler.concrete(fresh)
-        served = part.to_fhir(fresh)
-        kept = remainder.compute(
-            part.consumed(resource),
-            served,
-            refused=part.refused_elements,
-            replaced=part.replaced_elements,
-        )
-        if kept:  # a new resource has no remainder row yet: only the non-empty ones
-            kept_rows.append(
-                StoredRemainder(
-                    resource_type=handler.resource_type,
-                    logical_id=part.logical_id(fresh),
-                    content=kept,
-                    basis=remainder.basis(served),
-                )
-            )
-        contents.append((fresh, remainder.merge(served, kept) if kept else served))
-    if kept_rows:
-        StoredRemainder.objects.bulk_create(kept_rows)
-    versions = store_versions(handler, contents, rendered_at=rendered_at)
+    versions = views.create_new(principal, handler, [resource for _entry, resource in creates])
     for (entry, _resource), version in zip(creates, versions, strict=True):
         _answered(request, entry, version, 201, mapping, minimal)
 

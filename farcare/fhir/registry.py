@@ -161,6 +161,10 @@ class Handler:
     # (`condition_key`); entries whose condition has none are created one by one.
 
     creates_many: ClassVar[bool] = False
+    # Whether the objects `create_many` answers render as they would read back from the
+    # database: every field the rendering shows is what was written, every row it reads beyond
+    # (a patient's facility) is loaded. Then they are not read again before their first version.
+    created_as_stored: ClassVar[bool] = False
 
     def create_many(self, principal: Principal, resources: list[dict[str, Any]]) -> list[Any]:
         """Create each of `resources` as `create` would, one after another, and answer the

@@ -37,9 +37,9 @@ from .errors import (
     precondition_failed,
     refuse_nul,
 )
-from .models import ResourceVersion
+from .models import ResourceVersion, StoredRemainder
 from .registry import Handler, handler_for
-from .versioning import ensure_version, latest, pending, snapshot
+from .versioning import ensure_version, latest, pending, snapshot, store_versions
 
 logger = logging.getLogger(__name__)
 JSON_TYPES = ("json", "application/json", "application/fhir+json")
@@ -609,6 +609,10 @@ def create_resource(
             existing = matches[0]
             check_access(principal, handler, existing, AuditAction.VIEW)
             return 200, snapshot(handler, existing)
+    if handler.creates_many:
+        with refusals_kept(principal), transaction.atomic():
+            (version,) = create_new(principal, handler, [resource])
+        return 201, version
     started = timezone.now()
     with refusals_kept(principal), transaction.atomic():
         obj = handler.create(principal, resource)
@@ -616,6 +620,47 @@ def create_resource(
     # A create that found what it was asked to make (an idempotent resubmission) is a 200.
     existed = _current is not None and (_current.last_updated < started or _current.version_id > 1)
     return (200 if existed else 201), version
+
+
+def create_new(
+    principal: Principal, handler: Handler, resources: list[dict[str, Any]]
+) -> list[ResourceVersion]:
+    """New resources of a type that `creates_many`, in a constant number of statements: the
+    handler registers them at once; they are read back as stored (one query for all, unless
+    the handler's objects are `created_as_stored`), each
+    rendered once with what its client sent beyond the record (remainder.py), and stored as
+    its first version (one INSERT for all). A new resource has no version and no remainder
+    yet: nothing is looked up or deleted. Raises at the first refusal."""
+    made = handler.create_many(principal, resources)
+    rendered_at = timezone.now()
+    if handler.created_as_stored:
+        stored = {obj.pk: obj for obj in made}
+    else:
+        stored = {o.pk: o for o in handler.all_objects().filter(pk__in=[o.pk for o in made])}
+    contents, kept_rows = [], []
+    for resource, obj in zip(resources, made, strict=True):
+        fresh = stored[obj.pk]
+        part = handler.concrete(fresh)
+        served = part.to_fhir(fresh)
+        kept = remainder.compute(
+            part.consumed(resource),
+            served,
+            refused=part.refused_elements,
+            replaced=part.replaced_elements,
+        )
+        if kept:
+            kept_rows.append(
+                StoredRemainder(
+                    resource_type=handler.resource_type,
+                    logical_id=part.logical_id(fresh),
+                    content=kept,
+                    basis=remainder.basis(served),
+                )
+            )
+        contents.append((fresh, remainder.merge(served, kept) if kept else served))
+    if kept_rows:
+        StoredRemainder.objects.bulk_create(kept_rows)
+    return store_versions(handler, contents, rendered_at=rendered_at)
 
 
 def _stored_after_write(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from farcare.access.policy import Action, visible_patients
 from farcare.access.services import require
+from farcare.core.db.precompiled import Precompiled
 from farcare.network.models import Facility, Organisation, Settlement
 from farcare.patients import services as patient_services
 from farcare.patients.identifiers import digits, oms_is_valid, snils_is_valid
@@ -213,11 +214,11 @@ class PatientHandler(Handler):
         if not wanted:
             return {}
         found: dict[str, Facility] = {}
-        for facility in (
-            Facility.objects.filter(organisation__uuid__in=wanted)
-            .select_related("settlement", "organisation")
-            .order_by(*(Facility._meta.ordering or ()), "pk")
-        ):
+        if len(wanted) == 1:  # a create's: the query compiled once
+            facilities = _FACILITY_OF.run(str(_uuid(next(iter(wanted)))))
+        else:
+            facilities = list(_facilities_of(Q(organisation__uuid__in=wanted)))
+        for facility in facilities:
             # The first by the model's order, as `.first()` found it one by one.
             found.setdefault(str(facility.organisation.uuid), facility)
         return {ident: found[str(_uuid(ident))] for ident in wanted if str(_uuid(ident)) in found}
@@ -234,6 +235,9 @@ class PatientHandler(Handler):
     # --- many registrations at once (a transaction's Patient entries) -----------------------
 
     creates_many = True
+    # A registration is built from the validated fields and the facility `_facilities` loaded
+    # with its settlement and organisation: all the rendering reads.
+    created_as_stored = True
 
     def create_many(self, principal: Principal, resources: list[dict[str, Any]]) -> list[Patient]:
         facilities = self._facilities([_organisation_id(resource) for resource in resources])
@@ -335,6 +339,20 @@ def _check_length(value: str, field: Any, path: str) -> None:
             % {"field": str(field.verbose_name), "limit": field.max_length, "length": len(value)},
             [path],
         )
+
+
+def _facilities_of(organisations: Q) -> QuerySet[Facility]:
+    return (
+        Facility.objects.filter(organisations)
+        .select_related("settlement", "organisation")
+        .order_by(*(Facility._meta.ordering or ()), "pk")
+    )
+
+
+# The facility of one organisation, asked at every create of a patient.
+_FACILITY_OF: Precompiled[Facility] = Precompiled(
+    lambda organisation: _facilities_of(Q(organisation__uuid=organisation))[:1], arity=1
+)
 
 
 def _searchable(patients: QuerySet[Patient]) -> QuerySet[Patient]:
