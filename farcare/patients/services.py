@@ -120,9 +120,15 @@ def patients_register_many(
     once for all; one INSERT of the patients, one of their audit records. Each registration is
     checked in order against the database and the ones before it; the first refused raises
     `RegistrationRefused` with its position and `patient_register`'s error for it, before
-    anything is written."""
+    anything is written.
+
+    One confirmed registration alone (a FHIR create) leaves its SNILS to the unique constraint:
+    no check comes after it, so the refusal is the same, and a SNILS taken meanwhile had to be
+    caught there anyway. Nor does it need a savepoint: on a refusal the caller's transaction
+    is rolled back with it."""
     if not registrations:
         return []
+    alone = len(registrations) == 1 and confirm_duplicate
     facilities = {data["home_facility"].pk for data in registrations}
     allowed = set(
         facilities_for_registration(accessor.user)
@@ -132,7 +138,7 @@ def patients_register_many(
     wanted = {data.get("snils", "") for data in registrations} - {""}
     taken = (
         set(Patient.objects.filter(snils__in=wanted).order_by().values_list("snils", flat=True))
-        if wanted
+        if wanted and not alone
         else set()
     )
     people: set[tuple[date, str]] = (
@@ -154,7 +160,7 @@ def patients_register_many(
         people.add((patient.birth_date, patient.search_name))
         patients.append(patient)
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=not alone):
             Patient.objects.bulk_create(patients)
             audit_records(
                 records=[
@@ -172,11 +178,13 @@ def patients_register_many(
             if port.is_station():  # the hub (no station) asks once and queues nothing
                 for patient in patients:
                     port.patient_created(patient=patient, actor=accessor.user)
-    except IntegrityError as error:  # a concurrent registration took a SNILS first
-        now_taken = set(
-            Patient.objects.filter(snils__in=wanted).order_by().values_list("snils", flat=True)
-        )
-        position = next((i for i, patient in enumerate(patients) if patient.snils in now_taken), 0)
+    except IntegrityError as error:  # a SNILS taken before, or by a concurrent registration
+        position = 0
+        if not alone:
+            now_taken = set(
+                Patient.objects.filter(snils__in=wanted).order_by().values_list("snils", flat=True)
+            )
+            position = next((i for i, p in enumerate(patients) if p.snils in now_taken), 0)
         refusal = ValidationError({"snils": _("A patient with this SNILS is already registered.")})
         raise RegistrationRefused(position, refusal) from error
     return patients

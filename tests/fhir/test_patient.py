@@ -49,6 +49,33 @@ def test_read_gives_the_patient_with_snils_as_an_identifier(chain, feldsher, fhi
     ).exists()
 
 
+def test_a_create_with_a_snils_already_registered_is_refused_and_leaves_nothing(
+    chain, feldsher, fhir_as, monkeypatch
+):
+    """Refused by the database's unique SNILS (no query asks first), exactly as the
+    one-by-one registration refuses it: 409 on the identifier, no patient, no record of a
+    creation, no version; and the client can go on."""
+    from farcare.fhir.models import ResourceVersion
+    from farcare.fhir.registry import REGISTRY
+
+    PatientFactory(home_facility=chain.post, snils="11223344595")
+    client = fhir_as(feldsher)
+
+    refused = client.post("Patient", patient_resource(chain))
+    monkeypatch.setattr(REGISTRY["Patient"], "creates_many", False)
+    one_by_one = client.post("Patient", patient_resource(chain))
+    monkeypatch.undo()
+
+    assert refused.status_code == one_by_one.status_code == 409
+    assert refused.json() == one_by_one.json()
+    assert "SNILS is already registered" in outcome(refused)["diagnostics"]
+    assert Patient.objects.count() == 1
+    assert not AuditEvent.objects.filter(action=AuditAction.CREATE, channel="fhir").exists()
+    assert not ResourceVersion.objects.filter(resource_type="Patient").exists()
+    other = patient_resource(chain, identifier=[{"system": systems.SNILS, "value": "11223344696"}])
+    assert client.post("Patient", other).status_code == 201
+
+
 def test_create_conditional_create_update_and_stale_if_match(chain, feldsher, fhir_as):
     client = fhir_as(feldsher)
     created = client.post("Patient", patient_resource(chain))
