@@ -627,10 +627,10 @@ def create_new(
 ) -> list[ResourceVersion]:
     """New resources of a type that `creates_many`, in a constant number of statements: the
     handler registers them at once; they are read back as stored (one query for all, unless
-    the handler's objects are `created_as_stored`), each
-    rendered once with what its client sent beyond the record (remainder.py), and stored as
-    its first version (one INSERT for all). A new resource has no version and no remainder
-    yet: nothing is looked up or deleted. Raises at the first refusal."""
+    the handler's objects are `created_as_stored`), each rendered once with what its client
+    sent beyond the record (remainder.py), and stored as its first version (one INSERT for
+    all). A new resource has no version and no remainder yet: nothing is looked up or
+    deleted. Raises at the first refusal."""
     made = handler.create_many(principal, resources)
     rendered_at = timezone.now()
     if handler.created_as_stored:
@@ -641,13 +641,7 @@ def create_new(
     for resource, obj in zip(resources, made, strict=True):
         fresh = stored[obj.pk]
         part = handler.concrete(fresh)
-        served = part.to_fhir(fresh)
-        kept = remainder.compute(
-            part.consumed(resource),
-            served,
-            refused=part.refused_elements,
-            replaced=part.replaced_elements,
-        )
+        served, kept, content = _with_remainder(part, fresh, resource)
         if kept:
             kept_rows.append(
                 StoredRemainder(
@@ -657,7 +651,7 @@ def create_new(
                     basis=remainder.basis(served),
                 )
             )
-        contents.append((fresh, remainder.merge(served, kept) if kept else served))
+        contents.append((fresh, content))
     if kept_rows:
         StoredRemainder.objects.bulk_create(kept_rows)
     return store_versions(handler, contents, rendered_at=rendered_at)
@@ -687,6 +681,17 @@ def keep_remainder(handler: Handler, obj: Any, resource: dict[str, Any]) -> None
 def remember(handler: Handler, fresh: Any, resource: dict[str, Any]) -> dict[str, Any]:
     """keep_remainder for an object just read from the database; the resource as it now
     renders (the record's rendering with the remainder merged, as remainder.rendered makes it)."""
+    served, kept, content = _with_remainder(handler, fresh, resource)
+    remainder.store(handler.resource_type, handler.logical_id(fresh), kept, served)
+    return content
+
+
+def _with_remainder(
+    handler: Handler, fresh: Any, resource: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The record's rendering, what the client sent beyond it (to keep), and the resource as
+    it now renders (the two merged, as remainder.rendered makes it). Raises 422 for an element
+    the record owns and cannot honour."""
     served = handler.to_fhir(fresh)
     kept = remainder.compute(
         handler.consumed(resource),
@@ -694,8 +699,7 @@ def remember(handler: Handler, fresh: Any, resource: dict[str, Any]) -> dict[str
         refused=handler.refused_elements,
         replaced=handler.replaced_elements,
     )
-    remainder.store(handler.resource_type, handler.logical_id(fresh), kept, served)
-    return remainder.merge(served, kept) if kept else served
+    return served, kept, (remainder.merge(served, kept) if kept else served)
 
 
 def update_response(

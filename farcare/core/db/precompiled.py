@@ -27,9 +27,36 @@ from django.db.models.query import get_related_populators  # type: ignore[attr-d
 M = TypeVar("M", bound=Model)
 
 
-def _stand_in() -> str:
-    """A value no real call passes (a fresh UUID, so that a UUID column takes it too)."""
-    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+def stand_ins(count: int) -> list[str]:
+    """Values no real call passes, to build a query with before its real values are known
+    (fresh UUIDs, so that a UUID column takes them too)."""
+    return [str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)) for _ in range(count)]
+
+
+Slot = tuple[int, int, Callable[[Any], Any]]
+
+
+def slots_of(params: list[Any], stand_ins: list[str], what: str) -> list[Slot]:
+    """Where each stand-in went among a compiled statement's parameters, and in which form (a
+    UUID column takes a UUID object on PostgreSQL and 32 hex digits on SQLite): (position,
+    which value, how the real value is put there). Raises when one did not become a parameter."""
+    slots: list[Slot] = []
+    for position, value in enumerate(params):
+        for index, stand_in in enumerate(stand_ins):
+            form = _form(value, stand_in)
+            if form is not None:
+                slots.append((position, index, form))
+    if sorted({index for _position, index, _form in slots}) != list(range(len(stand_ins))):
+        raise RuntimeError(f"a value of {what} is not a parameter")
+    return slots
+
+
+def put(params: list[Any], slots: list[Slot], values: tuple[Any, ...]) -> list[Any]:
+    """The compiled statement's parameters with the real values where the stand-ins were."""
+    filled = list(params)
+    for position, index, form in slots:
+        filled[position] = form(values[index])
+    return filled
 
 
 class _Compiled:
@@ -38,16 +65,7 @@ class _Compiled:
         sql, params = compiler.as_sql()
         self.sql = sql
         self.params = list(params)
-        # Where each stand-in went, and in which form (a UUID column takes a UUID object on
-        # PostgreSQL and 32 hex digits on SQLite).
-        self.slots: list[tuple[int, int, Callable[[Any], Any]]] = []
-        for position, value in enumerate(self.params):
-            for index, stand_in in enumerate(stand_ins):
-                form = _form(value, stand_in)
-                if form is not None:
-                    self.slots.append((position, index, form))
-        if sorted({index for _position, index, _form in self.slots}) != list(range(len(stand_ins))):
-            raise RuntimeError(f"a value of {queryset.model.__name__}'s query is not a parameter")
+        self.slots = slots_of(self.params, stand_ins, f"{queryset.model.__name__}'s query")
         self.compiler = compiler
         klass_info = compiler.klass_info
         if klass_info is None:
@@ -62,11 +80,8 @@ class _Compiled:
         self.alias = alias
 
     def run(self, values: tuple[Any, ...]) -> list[Any]:
-        params = list(self.params)
-        for position, index, form in self.slots:
-            params[position] = form(values[index])
         with connections[self.alias].cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql, put(self.params, self.slots, values))
             rows = cursor.fetchall()
         found = []
         for row in self.compiler.results_iter([rows]):  # one chunk of rows
@@ -101,13 +116,11 @@ class Precompiled(Generic[M]):
         self._local = threading.local()
 
     def _compiled(self, alias: str) -> _Compiled:
-        cache: dict[tuple[str, str], _Compiled] = self._local.__dict__.setdefault("cache", {})
-        key = (alias, connections[alias].vendor)
-        compiled = cache.get(key)
+        cache: dict[str, _Compiled] = self._local.__dict__.setdefault("cache", {})
+        compiled = cache.get(alias)
         if compiled is None:
-            stand_ins = [_stand_in() for _ in range(self._arity)]
-            compiled = _Compiled(self._build(*stand_ins), stand_ins, alias)
-            cache[key] = compiled
+            values = stand_ins(self._arity)
+            compiled = cache[alias] = _Compiled(self._build(*values), values, alias)
         return compiled
 
     def run(self, *values: Any, using: str = "default") -> list[M]:

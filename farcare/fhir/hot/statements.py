@@ -8,7 +8,6 @@ The version read with its access decision is lean.py's own compiled query."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,10 +21,9 @@ from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLInsertCompiler
 
 from farcare.audit.models import AuditEvent, AuditEventPatient
+from farcare.core.db.precompiled import put, slots_of, stand_ins
 
 from ..models import AccessToken
-
-_DIGEST_STAND_IN = f"hot-{secrets.token_hex(30)}"[:64]
 
 TOKEN_COLUMNS = (
     "expires_at",
@@ -63,16 +61,16 @@ class TokenRow:
 
 class TokenStatement:
     def __init__(self, wrapper: BaseDatabaseWrapper) -> None:
-        queryset = AccessToken.objects.filter(token_hash=_DIGEST_STAND_IN, revoked=False)
+        digest = stand_ins(1)
+        queryset = AccessToken.objects.filter(token_hash=digest[0], revoked=False)
         query = queryset.values_list(*TOKEN_COLUMNS)[:1].query
         sql, params = query.get_compiler(connection=wrapper).as_sql()
-        if list(params).count(_DIGEST_STAND_IN) != 1:
-            raise RuntimeError("The token statement does not take its digest as one parameter.")
         self.sql = sql
-        self._params = tuple(params)
+        self._params = list(params)
+        self._slots = slots_of(self._params, digest, "the token statement")
 
     def params(self, digest: str) -> list[Any]:
-        return [digest if value == _DIGEST_STAND_IN else value for value in self._params]
+        return put(self._params, self._slots, (digest,))
 
 
 class InsertStatement:
