@@ -649,10 +649,14 @@ def _fits_many(
     if not target.is_search or target.params or target.named_search:
         return None
     handler = views.handler_for(target.resource_type)
-    if handler is None or not handler.creates_many or "create" not in handler.interactions:
+    if handler is None or "create" not in handler.interactions:
         return None
     if entry.resource.get("resourceType") != handler.resource_type:
         return None
+    creator = handler.creates_at_once(entry.resource)
+    if creator is None:
+        return None
+    handler = creator  # a composite's part: a run is of one part
     if not entry.if_none_exist:
         return handler, None
     key = handler.condition_key(_condition_params(entry.if_none_exist))

@@ -103,6 +103,10 @@ class CompositeHandler(Handler):
     def create(self, principal: Principal, resource: dict[str, Any]) -> Any:
         return self._claimant(resource).create(principal, resource)
 
+    def creates_at_once(self, resource: dict[str, Any]) -> Handler | None:
+        # A run is of one part: vital signs and laboratory values are different rows.
+        return self._claimant(resource).creates_at_once(resource)
+
     def update(self, principal: Principal, obj: Any, resource: dict[str, Any]) -> Any:
         return self.concrete(obj).update(principal, obj, resource)
 

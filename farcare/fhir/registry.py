@@ -166,6 +166,11 @@ class Handler:
     # (a patient's facility) is loaded. Then they are not read again before their first version.
     created_as_stored: ClassVar[bool] = False
 
+    def creates_at_once(self, resource: dict[str, Any]) -> Handler | None:
+        """The handler whose `create_many` creates `resource` (a composite's part that claims
+        it), or None when it is created one by one (`create`)."""
+        return self if self.creates_many else None
+
     def create_many(self, principal: Principal, resources: list[dict[str, Any]]) -> list[Any]:
         """Create each of `resources` as `create` would, one after another, and answer the
         objects in order. Raises at the first refused, as `create` would for it (the caller

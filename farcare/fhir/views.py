@@ -601,17 +601,18 @@ def create_resource(
         from urllib.parse import parse_qsl
 
         params = parse_qsl(condition, keep_blank_values=True)
-        creator = next((p for p in handler.parts if p.claims(resource)), handler.parts[0])
-        matches = list(search.apply_params(creator, creator.all_objects(), params)[:2])
+        claimant = next((p for p in handler.parts if p.claims(resource)), handler.parts[0])
+        matches = list(search.apply_params(claimant, claimant.all_objects(), params)[:2])
         if len(matches) > 1:
             raise precondition_failed("If-None-Exist matches more than one resource.")
         if matches:
             existing = matches[0]
             check_access(principal, handler, existing, AuditAction.VIEW)
             return 200, snapshot(handler, existing)
-    if handler.creates_many:
+    at_once = handler.creates_at_once(resource)
+    if at_once is not None:
         with refusals_kept(principal), transaction.atomic():
-            (version,) = create_new(principal, handler, [resource])
+            (version,) = create_new(principal, at_once, [resource])
         return 201, version
     started = timezone.now()
     with refusals_kept(principal), transaction.atomic():
@@ -625,12 +626,13 @@ def create_resource(
 def create_new(
     principal: Principal, handler: Handler, resources: list[dict[str, Any]]
 ) -> list[ResourceVersion]:
-    """New resources of a type that `creates_many`, in a constant number of statements: the
-    handler registers them at once; they are read back as stored (one query for all, unless
-    the handler's objects are `created_as_stored`), each rendered once with what its client
-    sent beyond the record (remainder.py), and stored as its first version (one INSERT for
-    all). A new resource has no version and no remainder yet: nothing is looked up or
-    deleted. Raises at the first refusal."""
+    """New resources of a type that `creates_many` (`handler`: the part that creates them, when
+    the type is a composite), in a constant number of statements: the handler registers them
+    at once; they are read back as stored (one query for all, unless the handler's objects are
+    `created_as_stored`), each rendered once with what its client sent beyond the record
+    (remainder.py), and stored as its first version (one INSERT for all). A new resource has
+    no version and no remainder yet: nothing is looked up or deleted. Raises at the first
+    refusal."""
     made = handler.create_many(principal, resources)
     rendered_at = timezone.now()
     if handler.created_as_stored:

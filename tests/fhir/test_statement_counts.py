@@ -247,6 +247,63 @@ def test_a_bundle_of_a_hundred_costs_about_what_a_bundle_of_five_costs(feldsher,
     print(f"statements: 5 Patient entries {len(five)}, 100 Patient entries {len(hundred)}")
 
 
+def _readings(patients: list[Patient], count: int) -> dict:
+    """A station's heart rates, round after round over its patients."""
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": systems.LOINC, "code": "8867-4"}]},
+                    "subject": {"reference": f"Patient/{patients[n % len(patients)].uuid}"},
+                    "effectiveDateTime": "2026-01-20T07:30:00+12:00",
+                    "valueQuantity": {"value": 60 + n % 40, "system": systems.UCUM, "code": "/min"},
+                },
+                "request": {"method": "POST", "url": "Observation"},
+            }
+            for n in range(count)
+        ],
+    }
+
+
+def _own_patients(feldsher: User, count: int) -> list[Patient]:
+    return list(Patient.objects.filter(home_facility=feldsher.facility).order_by("pk")[:count])
+
+
+@pytest.mark.parametrize("size", [5, 25, 100])
+def test_a_bundle_of_readings_costs_at_most_one_statement_per_entry_plus_a_constant(
+    feldsher, client, counted, size
+):
+    patients = _own_patients(feldsher, 3)
+    client.get(f"Patient/{patients[0].uuid}")
+
+    response, statements = counted(client.post, "", _readings(patients, size))
+
+    assert response.status_code == 200, response.content
+    assert [e["response"]["status"] for e in response.json()["entry"]] == ["201 Created"] * size
+    assert len(statements) <= BUNDLE_CONSTANT + size, statements
+
+
+def test_a_hundred_readings_cost_about_what_five_cost_and_one_costs_a_create(
+    feldsher, client, counted
+):
+    patients = _own_patients(feldsher, 3)
+    client.get(f"Patient/{patients[0].uuid}")
+
+    _five, five = counted(client.post, "", _readings(patients, 5))
+    _hundred, hundred = counted(client.post, "", _readings(patients, 100))
+    single = _readings(patients, 1)["entry"][0]["resource"]
+    created, alone = counted(client.post, "Observation", single)
+
+    assert len(hundred) - len(five) <= BULK_SPLITS, hundred
+    assert created.status_code == 201, created.content
+    assert len(alone) <= CREATE_BUDGET, alone
+    print(f"statements: 5 readings {len(five)}, 100 readings {len(hundred)}, one {len(alone)}")
+
+
 def test_a_resubmitted_bundle_costs_a_read_per_entry(feldsher, client, counted):
     """A post whose link dropped sends its bundle again; each entry's ifNoneExist finds what the
     first submission created, answered as a read is (the stored version and the audit record)."""

@@ -26,10 +26,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 
-from farcare.access.policy import Action, visible_patients
+from farcare.access.policy import Action, Decision, visible_patients
 from farcare.access.services import require
 from farcare.audit.models import AuditAction
-from farcare.audit.services import audit_record
+from farcare.audit.services import Audited, audit_record, audit_records
 from farcare.clinical.news2 import SNOMED_CT_NEWS2_TOTAL, Risk, news2_score
 from farcare.clinical.vitals import (
     VITALS,
@@ -99,6 +99,18 @@ def _patient_of_reference(reference: str, path: str) -> Patient:
     if patient is None:
         raise business_rule("Name a patient known to FarCare as Patient/<id>.", [path])
     return patient
+
+
+def _patients_of_references(references: list[str], path: str) -> list[Patient]:
+    """`_patient_of_reference` of each of `references`, in one query."""
+    idents = [_reference_id(reference, "Patient") for reference in references]
+    found = {
+        str(patient.uuid): patient
+        for patient in Patient.objects.filter(uuid__in={i for i in idents if i}).order_by()
+    }
+    if not all(ident in found for ident in idents):
+        raise business_rule("Name a patient known to FarCare as Patient/<id>.", [path])
+    return [found[ident] for ident in idents]
 
 
 def _number(value: str) -> int | float:
@@ -271,14 +283,8 @@ class ObservationHandler(Handler):
     # --- writes ---------------------------------------------------------------------------
 
     def create(self, principal: Principal, resource: dict[str, Any]) -> VitalObservation:
-        observation = validated("Observation", resource)
-        if observation.status != "final":
-            raise business_rule(
-                "FarCare records final readings only: send status 'final'.", ["Observation.status"]
-            )
-        spec = _spec_of(observation)
-        subject = observation.subject.reference if observation.subject else ""
-        patient = _patient_of_reference(subject or "", "Observation.subject")
+        observation, spec = _final_reading(resource)
+        patient = _patient_of_reference(_subject(observation), "Observation.subject")
         decision = require(accessor=principal.accessor, patient=patient, action=Action.UPDATE)
         value = _value_of(spec, observation)
         recorded_at = _effective(observation)
@@ -317,6 +323,63 @@ class ObservationHandler(Handler):
             details={"fhir": "Observation", "vital": spec.key},
         )
         return VitalObservation.objects.select_related("patient", "consultation").get(pk=vital.pk)
+
+    # --- many readings at once (a station's transaction of vital signs) ----------------------
+
+    creates_many = True
+    # A reading of no consultation renders from its own fields and its patient, loaded.
+    created_as_stored = True
+
+    def creates_at_once(self, resource: dict[str, Any]) -> Handler | None:
+        # One by one: a reading for a consultation (it locks the request, which is rescored)
+        # and an SpO2 with its oxygen flow (two rows, one resource).
+        if resource.get("basedOn") or resource.get("component"):
+            return None
+        return self
+
+    def create_many(
+        self, principal: Principal, resources: list[dict[str, Any]]
+    ) -> list[VitalObservation]:
+        """`create` of readings of no consultation, in a constant number of statements: the
+        patients in one query, the policy asked once per patient, one INSERT of the readings
+        and one of their audit records."""
+        readings = [_final_reading(resource) for resource in resources]
+        patients = _patients_of_references(
+            [_subject(observation) for observation, _spec in readings], "Observation.subject"
+        )
+        decisions: dict[int, Decision] = {}
+        for patient in patients:
+            if patient.pk not in decisions:
+                decisions[patient.pk] = require(
+                    accessor=principal.accessor, patient=patient, action=Action.UPDATE
+                )
+        vitals = [
+            VitalObservation(
+                patient=patient,
+                consultation=None,
+                key=spec.key,
+                loinc=spec.loinc,
+                value=_value_of(spec, observation),
+                unit=spec.ucum,
+                recorded_at=_effective(observation),
+            )
+            for (observation, spec), patient in zip(readings, patients, strict=True)
+        ]
+        VitalObservation.objects.bulk_create(vitals)
+        audit_records(
+            records=[
+                Audited(
+                    accessor=principal.accessor,
+                    action=AuditAction.CREATE,
+                    patient_uuid=vital.patient.uuid,
+                    record=vital,
+                    purpose=decisions[vital.patient.pk].purpose,
+                    details={"fhir": "Observation", "vital": vital.key},
+                )
+                for vital in vitals
+            ]
+        )
+        return vitals
 
 
 def _news2_consultation(wanted: uuid.UUID) -> Consultation | None:
@@ -431,6 +494,20 @@ def _missing_parameters(vitals: tuple[VitalObservation, ...]) -> list[str]:
     except ValueError:
         return []
     return [VITALS[key].names["en"] for key in result.missing if key in VITALS]
+
+
+def _final_reading(resource: dict[str, Any]) -> tuple[Any, VitalSpec]:
+    """The validated Observation and the vital sign it records, or the refusal of either."""
+    observation = validated("Observation", resource)
+    if observation.status != "final":
+        raise business_rule(
+            "FarCare records final readings only: send status 'final'.", ["Observation.status"]
+        )
+    return observation, _spec_of(observation)
+
+
+def _subject(observation: Any) -> str:
+    return (observation.subject.reference if observation.subject else "") or ""
 
 
 def _spec_of(observation: Any) -> VitalSpec:
