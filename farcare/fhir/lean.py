@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from farcare.access.models import BreakGlassGrant
@@ -40,7 +40,7 @@ from farcare.network.selectors import graph_generation
 from .auth import Principal
 from .models import ResourceVersion
 from .registry import Handler
-from .versioning import pending, stale_condition
+from .versioning import latest_of, pending, stale_condition
 
 
 def read(principal: Principal, handler: Handler, logical_id: str) -> ResourceVersion | None:
@@ -293,18 +293,3 @@ def servable(
         and not version.deleted
         and not version.lean_stale  # type: ignore[attr-defined]
     )
-
-
-def latest_of(resource_type: str, logical_ids: list[str]) -> QuerySet[ResourceVersion]:
-    # A correlated MAX per logical id: the (type, id, -version) index answers it on SQLite and
-    # PostgreSQL alike, and no "current" flag has to be kept right under concurrent writers.
-    newest = (
-        ResourceVersion.objects.filter(
-            resource_type=resource_type, logical_id=OuterRef("logical_id")
-        )
-        .order_by("-version_id")
-        .values("version_id")[:1]
-    )
-    return ResourceVersion.objects.filter(
-        resource_type=resource_type, logical_id__in=logical_ids, version_id=Subquery(newest)
-    ).annotate(lean_stale=stale_condition())

@@ -237,6 +237,21 @@ def rendered(handler: Any, obj: Any) -> dict[str, Any]:
     row = StoredRemainder.objects.filter(
         resource_type=handler.resource_type, logical_id=handler.logical_id(obj)
     ).first()
+    return with_kept(served, row)
+
+
+def rows_of(resource_type: str, logical_ids: list[str]) -> dict[str, StoredRemainder]:
+    """The remainder rows of many resources of a type, in one query, by logical id."""
+    return {
+        row.logical_id: row
+        for row in StoredRemainder.objects.filter(
+            resource_type=resource_type, logical_id__in=logical_ids
+        )
+    }
+
+
+def with_kept(served: dict[str, Any], row: StoredRemainder | None) -> dict[str, Any]:
+    """`served` with the remainder `row` put back (see `rendered`)."""
     if row is None or not row.content:
         return served
     kept = dict(row.content)

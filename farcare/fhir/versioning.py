@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Model, OuterRef
+from django.db.models import Exists, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -39,6 +39,23 @@ def latest(resource_type: str, logical_id: str) -> ResourceVersion | None:
         .order_by("-version_id")
         .first()
     )
+
+
+def latest_of(resource_type: str, logical_ids: list[str]) -> QuerySet[ResourceVersion]:
+    """The latest version of each of many resources of a type, in one query; each carries
+    `lean_stale` (confirmed before the render epoch)."""
+    # A correlated MAX per logical id: the (type, id, -version) index answers it on SQLite and
+    # PostgreSQL alike, and no "current" flag has to be kept right under concurrent writers.
+    newest = (
+        ResourceVersion.objects.filter(
+            resource_type=resource_type, logical_id=OuterRef("logical_id")
+        )
+        .order_by("-version_id")
+        .values("version_id")[:1]
+    )
+    return ResourceVersion.objects.filter(
+        resource_type=resource_type, logical_id__in=logical_ids, version_id=Subquery(newest)
+    ).annotate(lean_stale=stale_condition())
 
 
 _UNKNOWN: Any = object()
@@ -140,6 +157,79 @@ def snapshot(
     return version
 
 
+def snapshot_many(pairs: list[tuple[Any, Any]]) -> None:
+    """`snapshot` of each (handler, object as stored now), for many at once: their remainders
+    and latest versions asked once per resource type, the versions that changed written in one
+    INSERT. One that fails to render is logged and left out (a read renders it again)."""
+    from .remainder import rows_of, with_kept
+
+    rendered_at = timezone.now()
+    served: list[tuple[Any, Any, dict[str, Any]]] = []
+    for handler, obj in pairs:
+        try:
+            served.append((handler, obj, handler.to_fhir(obj)))
+        except Exception:  # versioning must never break the change it follows
+            logger.warning("could not version %s", obj, exc_info=True)
+    ids: dict[str, list[str]] = {}
+    for handler, obj, _content in served:
+        ids.setdefault(handler.resource_type, []).append(handler.logical_id(obj))
+    kept = {(kind, i): row for kind, some in ids.items() for i, row in rows_of(kind, some).items()}
+    current = {
+        (version.resource_type, version.logical_id): version
+        for kind, some in ids.items()
+        for version in latest_of(kind, some)
+    }
+    now = timezone.now()
+    last_updated = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    rows: list[ResourceVersion] = []
+    changed: list[tuple[Any, Any, dict[str, Any]]] = []
+    for handler, obj, content in served:
+        key = (handler.resource_type, handler.logical_id(obj))
+        content = with_kept(content, kept.get(key))
+        version = current.get(key)
+        confirmed = rendered_at if handler.concrete(obj).lean_read else None
+        if (
+            version is not None
+            and not version.deleted
+            and _comparable(version.content) == _comparable(content)
+        ):
+            if version.lean_stale:  # type: ignore[attr-defined]
+                _confirm(version, confirmed)
+            continue
+        version_id = version.version_id + 1 if version is not None else 1
+        patient = handler.patient_of(obj)
+        stored = dict(content)
+        stored["meta"] = {
+            **content.get("meta", {}),
+            "versionId": str(version_id),
+            "lastUpdated": last_updated,
+        }
+        rows.append(
+            ResourceVersion(
+                resource_type=key[0],
+                logical_id=key[1],
+                version_id=version_id,
+                last_updated=now,
+                deleted=False,
+                content=stored,
+                patient_uuid=patient.uuid if patient is not None else None,
+                confirmed_at=confirmed,
+            )
+        )
+        changed.append((handler, obj, content))
+    if not rows:
+        return
+    try:
+        with transaction.atomic():
+            ResourceVersion.objects.bulk_create(rows)
+    except IntegrityError:  # a concurrent writer took a version number: each on its own
+        for handler, obj, content in changed:
+            try:
+                snapshot(handler, obj, content=content, rendered_at=rendered_at)
+            except Exception:
+                logger.warning("could not version %s", obj, exc_info=True)
+
+
 def store_versions(
     handler: Any, created: list[tuple[Any, dict[str, Any]]], *, rendered_at: datetime
 ) -> list[ResourceVersion]:
@@ -184,28 +274,62 @@ def _key(handler: Any, obj: Any) -> tuple[str, str, Any]:
 
 
 class _VersionOnCommit:
-    """The snapshot of one resource queued for the commit of the transaction that saved it."""
+    """The snapshot of one resource queued for the commit of the transaction that saved it.
+    The snapshots queued by one transaction share a batch: the first the commit calls takes
+    all of them at once (`_snapshot_batch`); the others find themselves done."""
 
     __qualname__ = "versioning.on_commit"
 
-    def __init__(self, handler: Any, obj: Any) -> None:
+    def __init__(self, handler: Any, obj: Any, batch: list[_VersionOnCommit]) -> None:
         self.handler = handler
         self.obj = obj
         self.farcare_version_key = _key(handler, obj)
         # Set when a snapshot was taken in the transaction after the last save (the API's
         # create and update take one before answering): nothing is left to do at commit.
         self.satisfied = False
+        self.batch = batch
+        batch.append(self)
 
     def __call__(self) -> None:
         if self.satisfied:
             return
-        self.satisfied = True
+        # A member whose savepoint was rolled back is still in the batch: taking its snapshot
+        # renders what is stored now (nothing, or what another save queued too), so it is
+        # harmless, and rare.
+        due: dict[Any, _VersionOnCommit] = {}
+        for member in self.batch:
+            if not member.satisfied:
+                member.satisfied = True
+                due.setdefault(member.farcare_version_key, member)
         try:
-            fresh = self.handler.refresh(self.obj)
-            if fresh is not None:
-                snapshot(self.handler, fresh)
+            _snapshot_batch(list(due.values()))
         except Exception:  # versioning must never break the change it follows; reads re-check
-            logger.warning("could not version %s", self.obj, exc_info=True)
+            logger.warning("could not version %d resources", len(due), exc_info=True)
+
+
+def _snapshot_batch(members: list[_VersionOnCommit]) -> None:
+    """The objects of the queued snapshots read again (one query per part whose `refresh` is
+    the plain one) and versioned together (`snapshot_many`)."""
+    from .registry import Handler
+
+    pairs: list[tuple[Any, Any]] = []
+    plain: dict[tuple[int, int], tuple[Any, Any, list[Any]]] = {}
+    for member in members:
+        part = member.handler.concrete(member.obj)
+        if type(part).refresh is not Handler.refresh:
+            try:
+                fresh = member.handler.refresh(member.obj)
+            except Exception:
+                logger.warning("could not version %s", member.obj, exc_info=True)
+                continue
+            if fresh is not None:
+                pairs.append((member.handler, fresh))
+            continue
+        group = plain.setdefault((id(member.handler), id(part)), (member.handler, part, []))
+        group[2].append(member.obj.pk)
+    for handler, part, pks in plain.values():
+        pairs += [(handler, fresh) for fresh in part.all_objects().filter(pk__in=pks)]
+    snapshot_many(pairs)
 
 
 def _queued() -> dict[Any, _VersionOnCommit]:
@@ -222,6 +346,7 @@ def _on_save(sender: type[Model], instance: Model, **kwargs: Any) -> None:
 
     _load()
     queued = _queued()
+    batch = next((callback.batch for callback in queued.values()), [])
     for handler in REGISTRY.values():
         for obj in handler.versioned_objects(instance):
             # One snapshot per resource per transaction, however often its objects are saved.
@@ -229,7 +354,7 @@ def _on_save(sender: type[Model], instance: Model, **kwargs: Any) -> None:
             if key in queued:
                 queued[key].satisfied = False  # saved again since a snapshot
                 continue
-            queued[key] = _VersionOnCommit(handler, obj)
+            queued[key] = _VersionOnCommit(handler, obj, batch)
             transaction.on_commit(queued[key])
 
 

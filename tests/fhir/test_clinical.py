@@ -416,6 +416,22 @@ def test_the_capability_statement_names_the_accepted_oxygen_codings(fhir_as, sce
     assert "3151-8" in observation["documentation"]
 
 
+def request_taking(
+    patient, observation_ids: list[str], note: str = "Pulse climbing since the morning."
+) -> dict:
+    """A cardiology request that takes in readings posted before it."""
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "active",
+        "intent": "order",
+        "priority": "urgent",
+        "code": {"coding": [{"system": "urn:farcare:specialty", "code": "cardiology"}]},
+        "subject": {"reference": f"Patient/{patient.uuid}"},
+        "note": [{"text": note}],
+        "supportingInfo": [{"reference": f"Observation/{i}"} for i in observation_ids],
+    }
+
+
 def test_a_loose_spo2_reading_on_oxygen_brings_its_flow_to_the_request(scene, fhir_as):
     client = fhir_as(scene.feldsher)
     reading = heart_rate_observation(
@@ -428,18 +444,31 @@ def test_a_loose_spo2_reading_on_oxygen_brings_its_flow_to_the_request(scene, fh
     assert posted.status_code == 201, posted.content
     assert posted.json()["component"][0]["valueQuantity"]["value"] == 2
 
-    request = {
-        "resourceType": "ServiceRequest",
-        "status": "active",
-        "intent": "order",
-        "priority": "urgent",
-        "code": {"coding": [{"system": "urn:farcare:specialty", "code": "cardiology"}]},
-        "subject": {"reference": f"Patient/{scene.patient.uuid}"},
-        "note": [{"text": "Short of breath on 2 L/min."}],
-        "supportingInfo": [{"reference": f"Observation/{posted.json()['id']}"}],
-    }
+    request = request_taking(scene.patient, [posted.json()["id"]], "Short of breath on 2 L/min.")
     created = client.post("ServiceRequest", request)
     assert created.status_code == 201, created.content
     consultation = Consultation.objects.get(uuid=created.json()["id"])
     assert consultation.news2_total == 2  # SpO2 97 scores 0, oxygen 2
     assert {v.key for v in consultation.vitals.all()} >= {"spo2", "oxygen_flow", "on_oxygen"}
+
+
+def test_a_request_naming_two_readings_of_one_sign_is_refused_with_the_second(scene, fhir_as):
+    client = fhir_as(scene.feldsher)
+    earlier, later = (
+        client.post("Observation", heart_rate_observation(scene.patient, value=v)).json()["id"]
+        for v in (96, 118)
+    )
+    request = request_taking(scene.patient, [earlier, later.upper()])
+
+    refused = client.post("ServiceRequest", request)
+
+    assert refused.status_code == 422, refused.content
+    issue = outcome(refused)
+    assert issue["expression"] == ["ServiceRequest.supportingInfo[1]"]
+    assert "two readings of pulse rate" in issue["diagnostics"]
+    assert not Consultation.objects.exists()
+    request["supportingInfo"] = request["supportingInfo"][1:]
+    taken = client.post("ServiceRequest", request)
+    assert taken.status_code == 201, taken.content
+    consultation = Consultation.objects.get(uuid=taken.json()["id"])
+    assert [(v.key, v.value) for v in consultation.vitals.all()] == [("heart_rate", "118")]

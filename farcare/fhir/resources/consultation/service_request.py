@@ -189,14 +189,33 @@ def _vitals_of(
     raw: dict[str, str] = {}
     where: dict[str, str] = {}
     readings: list[VitalObservation] = []
-    for index, info in enumerate(resource.get("supportingInfo") or []):
-        ident = referenced(str(info.get("reference") or ""), "Observation")
-        reading = VitalObservation.objects.filter(uuid=ident).first() if ident else None
+    named = [
+        referenced(str(info.get("reference") or ""), "Observation")
+        if isinstance(info, dict)
+        else ""
+        for info in resource.get("supportingInfo") or []
+    ]
+    named = [str(uuid.UUID(ident)) if ident else "" for ident in named]
+    kept = {
+        str(reading.uuid): reading
+        for reading in VitalObservation.objects.filter(
+            uuid__in={ident for ident in named if ident}
+        ).select_related("consultation")
+    }
+    for index, ident in enumerate(named):
+        reading = kept.get(ident)
         if reading is None:  # not a reading FarCare keeps (the NEWS2 total is computed)
             continue
         path = f"ServiceRequest.supportingInfo[{index}]"
         if reading.patient_id != patient.pk:
             raise business_rule("This Observation is about another patient.", [path])
+        if reading.key in raw:
+            name = VITALS[reading.key].names["en"].lower()
+            raise business_rule(
+                f"supportingInfo names two readings of {name}: a request takes one of each "
+                f"vital sign. Name the one the consultant should see.",
+                [path],
+            )
         raw[reading.key] = reading.value
         where[reading.key] = path
         readings.append(reading)
