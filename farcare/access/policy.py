@@ -311,6 +311,25 @@ def facilities_for_registration(user: User | None) -> QuerySet[Facility]:
     return Facility.objects.none()
 
 
+def may_register_at(user: User | None, facility: Facility) -> bool:
+    """`facilities_for_registration` asked of one facility without a query (a registration's
+    facility is loaded with its region); the two must agree (tests/access/test_policy.py checks
+    them against each other for every role)."""
+    if not _active(user):
+        return False
+    assert user is not None
+    if is_abroad(user):
+        return False
+    own = _facility_of(user)
+    if user.role == Role.CLINICIAN and own:
+        return facility.pk in facilities_served_by(own.pk)
+    if user.role == Role.COORDINATOR and own:
+        return facility.region == own.region
+    if user.role == Role.SYSTEM:
+        return facility.region == own.region if own else True
+    return False
+
+
 def may_register_patients(user: User | None) -> bool:
     return facilities_for_registration(user).exists()
 

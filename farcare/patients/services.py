@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from farcare.access.policy import Action, facilities_for_registration
+from farcare.access.policy import Action, may_register_at
 from farcare.access.services import require
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, Audited, audit_record, audit_records
@@ -54,7 +54,7 @@ def _check_duplicates(data: dict[str, Any], *, confirmed: bool, exclude_pk: int 
 
 
 def _check_facility(accessor: Accessor, facility: Facility) -> None:
-    if not facilities_for_registration(accessor.user).filter(pk=facility.pk).exists():
+    if not may_register_at(accessor.user, facility):
         raise PermissionDenied(_("You cannot register patients at this facility."))
 
 
@@ -116,11 +116,11 @@ def patients_register_many(
 ) -> list[Patient]:
     """Register several patients at once (a FHIR transaction's Patient entries), exactly as
     `patient_register` would one after another, in a constant number of statements: the
-    facilities allowed, the SNILS already taken (and, unconfirmed, the likely duplicates) asked
-    once for all; one INSERT of the patients, one of their audit records. Each registration is
-    checked in order against the database and the ones before it; the first refused raises
-    `RegistrationRefused` with its position and `patient_register`'s error for it, before
-    anything is written.
+    facilities allowed by the policy without a query (`may_register_at`), the SNILS already
+    taken (and, unconfirmed, the likely duplicates) asked once for all; one INSERT of the
+    patients, one of their audit records. Each registration is checked in order against the
+    database and the ones before it; the first refused raises `RegistrationRefused` with its
+    position and `patient_register`'s error for it, before anything is written.
 
     One confirmed registration alone (a FHIR create) leaves its SNILS to the unique constraint:
     no check comes after it, so the refusal is the same, and a SNILS taken meanwhile had to be
@@ -129,12 +129,9 @@ def patients_register_many(
     if not registrations:
         return []
     alone = len(registrations) == 1 and confirm_duplicate
-    facilities = {data["home_facility"].pk for data in registrations}
-    allowed = set(
-        facilities_for_registration(accessor.user)
-        .filter(pk__in=facilities)
-        .values_list("pk", flat=True)
-    )
+    facilities = {data["home_facility"].pk: data["home_facility"] for data in registrations}
+    user = accessor.user
+    allowed = {pk for pk, facility in facilities.items() if may_register_at(user, facility)}
     wanted = {data.get("snils", "") for data in registrations} - {""}
     taken = (
         set(Patient.objects.filter(snils__in=wanted).order_by().values_list("snils", flat=True))

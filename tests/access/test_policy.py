@@ -8,10 +8,18 @@ import pytest
 from django.utils import timezone
 
 from farcare.access.models import BreakGlassGrant
-from farcare.access.policy import Action, decide, visible_patients
+from farcare.access.policy import (
+    Action,
+    decide,
+    facilities_for_registration,
+    may_register_at,
+    may_register_patients,
+    visible_patients,
+)
 from farcare.accounts.models import Role
 from farcare.audit.models import AuditAction, AuditEvent
 from farcare.consults.models import Assignment, Consultation
+from farcare.network.models import FacilityKind
 
 from ..conftest import logged_in, make_user
 from ..factories import FacilityFactory, PatientFactory, SpecialtyFactory
@@ -168,3 +176,34 @@ def test_the_list_and_the_single_record_agree_for_every_role(chain, role, where,
     for patient in patients:
         single = bool(decide(user, Action.VIEW, patient))
         assert single is (patient.pk in listed), (role, where, patient.home_facility)
+
+
+@pytest.mark.parametrize(
+    ("role", "where"),
+    [
+        (Role.CLINICIAN, "post"),
+        (Role.CLINICIAN, "district"),
+        (Role.CLINICIAN, "hub"),
+        (Role.COORDINATOR, "hub"),
+        (Role.COORDINATOR, None),
+        (Role.SYSTEM, "hub"),
+        (Role.SYSTEM, None),
+        (Role.CONSULTANT, "federal"),
+        (Role.PATIENT, None),
+        (Role.ANALYST, None),
+    ],
+)
+def test_where_one_may_register_agrees_with_the_list_of_facilities(chain, role, where):
+    """The registration's check without a query says what the list of facilities says."""
+    user = make_user(role, getattr(chain, where) if where else None)
+    abroad = make_user(
+        role, FacilityFactory(kind=FacilityKind.PARTNER_ABROAD, region="Korea", country="KR")
+    )
+    retired = make_user(role, getattr(chain, where) if where else None)
+    retired.is_active = False
+    everywhere = [getattr(chain, name) for name in chain.__dataclass_fields__]
+    for who in (user, abroad, retired):
+        listed = set(facilities_for_registration(who))
+        for facility in everywhere:
+            assert may_register_at(who, facility) is (facility in listed), (who, facility)
+    assert any(may_register_at(user, f) for f in everywhere) is may_register_patients(user)
