@@ -61,6 +61,36 @@ def latest_of(resource_type: str, logical_ids: list[str]) -> QuerySet[ResourceVe
 _UNKNOWN: Any = object()
 
 
+def _new_version(
+    resource_type: str,
+    logical_id: str,
+    content: dict[str, Any],
+    version_id: int,
+    *,
+    now: datetime,
+    patient_uuid: Any,
+    confirmed_at: datetime | None,
+    deleted: bool = False,
+) -> ResourceVersion:
+    """The unsaved row of a new version: `content` with its meta's versionId and lastUpdated."""
+    stored = dict(content)
+    stored["meta"] = {
+        **content.get("meta", {}),
+        "versionId": str(version_id),
+        "lastUpdated": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    return ResourceVersion(
+        resource_type=resource_type,
+        logical_id=logical_id,
+        version_id=version_id,
+        last_updated=now,
+        deleted=deleted,
+        content=stored,
+        patient_uuid=patient_uuid,
+        confirmed_at=confirmed_at,
+    )
+
+
 def ensure_version(
     resource_type: str,
     logical_id: str,
@@ -85,26 +115,20 @@ def ensure_version(
         ):
             _confirm(current, rendered_at)
             return current
-        version_id = (current.version_id + 1) if current else 1
-        now = timezone.now()
-        stored = dict(content)
-        stored["meta"] = {
-            **content.get("meta", {}),
-            "versionId": str(version_id),
-            "lastUpdated": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        }
+        row = _new_version(
+            resource_type,
+            logical_id,
+            content,
+            (current.version_id + 1) if current else 1,
+            now=timezone.now(),
+            patient_uuid=patient_uuid,
+            confirmed_at=rendered_at,
+            deleted=deleted,
+        )
         try:
             with transaction.atomic():
-                return ResourceVersion.objects.create(
-                    resource_type=resource_type,
-                    logical_id=logical_id,
-                    version_id=version_id,
-                    last_updated=now,
-                    deleted=deleted,
-                    content=stored,
-                    patient_uuid=patient_uuid,
-                    confirmed_at=rendered_at,
-                )
+                row.save(force_insert=True)
+                return row
         except IntegrityError:  # a concurrent writer took this version number: look again
             continue
     raise RuntimeError(f"could not version {resource_type}/{logical_id}")
@@ -180,7 +204,6 @@ def snapshot_many(pairs: list[tuple[Any, Any]]) -> None:
         for version in latest_of(kind, some)
     }
     now = timezone.now()
-    last_updated = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     rows: list[ResourceVersion] = []
     changed: list[tuple[Any, Any, dict[str, Any]]] = []
     for handler, obj, content in served:
@@ -196,22 +219,13 @@ def snapshot_many(pairs: list[tuple[Any, Any]]) -> None:
             if version.lean_stale:  # type: ignore[attr-defined]
                 _confirm(version, confirmed)
             continue
-        version_id = version.version_id + 1 if version is not None else 1
         patient = handler.patient_of(obj)
-        stored = dict(content)
-        stored["meta"] = {
-            **content.get("meta", {}),
-            "versionId": str(version_id),
-            "lastUpdated": last_updated,
-        }
         rows.append(
-            ResourceVersion(
-                resource_type=key[0],
-                logical_id=key[1],
-                version_id=version_id,
-                last_updated=now,
-                deleted=False,
-                content=stored,
+            _new_version(
+                *key,
+                content,
+                version.version_id + 1 if version is not None else 1,
+                now=now,
                 patient_uuid=patient.uuid if patient is not None else None,
                 confirmed_at=confirmed,
             )
@@ -237,20 +251,16 @@ def store_versions(
     `rendered_at`): one INSERT for all. A bulk INSERT sends no post_save, so nothing was queued
     for the commit and nothing is looked up: a new resource has no version yet."""
     now = timezone.now()
-    last_updated = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     rows = []
     for obj, content in created:
         patient = handler.patient_of(obj)
-        stored = dict(content)
-        stored["meta"] = {**content.get("meta", {}), "versionId": "1", "lastUpdated": last_updated}
         rows.append(
-            ResourceVersion(
-                resource_type=handler.resource_type,
-                logical_id=handler.logical_id(obj),
-                version_id=1,
-                last_updated=now,
-                deleted=False,
-                content=stored,
+            _new_version(
+                handler.resource_type,
+                handler.logical_id(obj),
+                content,
+                1,
+                now=now,
                 patient_uuid=patient.uuid if patient is not None else None,
                 # As `snapshot` confirms: only what a lean read may serve unrendered.
                 confirmed_at=rendered_at if handler.concrete(obj).lean_read else None,

@@ -86,6 +86,13 @@ def stored_since(audit_id: int) -> dict[str, Any]:
                 "uuid", *PATIENT_FIELDS, "search_name", "registered_by", "user"
             )
         ],
+        **resources_stored_since("Patient", audit_id),
+    }
+
+
+def resources_stored_since(resource_type: str, audit_id: int) -> dict[str, Any]:
+    """The versions and remainders of `resource_type`, and the audit records after `audit_id`."""
+    return {
         "versions": [
             {
                 "resource": version.content,
@@ -94,11 +101,11 @@ def stored_since(audit_id: int) -> dict[str, Any]:
                 "patient": str(version.patient_uuid),
                 "confirmed": version.confirmed_at is not None,
             }
-            for version in ResourceVersion.objects.filter(resource_type="Patient")
+            for version in ResourceVersion.objects.filter(resource_type=resource_type)
         ],
         "remainders": [
             {"id": row.logical_id, "content": row.content, "basis": row.basis == basis_now(row)}
-            for row in StoredRemainder.objects.filter(resource_type="Patient")
+            for row in StoredRemainder.objects.filter(resource_type=resource_type)
         ],
         "audit": list(
             AuditEvent.objects.filter(id__gt=audit_id).values(
@@ -120,8 +127,8 @@ def stored_since(audit_id: int) -> dict[str, Any]:
 
 
 def basis_now(row: StoredRemainder) -> str:
-    """The fingerprint of the patient's rendering now (what the write computed it against)."""
-    handler = handler_for("Patient")
+    """The fingerprint of the resource's rendering now (what the write computed it against)."""
+    handler = handler_for(row.resource_type)
     return remainder.basis(handler.to_fhir(handler.find(row.logical_id)))
 
 

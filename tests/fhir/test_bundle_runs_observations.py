@@ -14,8 +14,8 @@ import pytest
 from farcare.accounts.models import Role
 from farcare.audit.models import AuditAction, AuditEvent
 from farcare.consults.models import VitalObservation
-from farcare.fhir import remainder, systems
-from farcare.fhir.models import ResourceVersion, StoredRemainder
+from farcare.fhir import systems
+from farcare.fhir.models import ResourceVersion
 from farcare.fhir.registry import handler_for
 from farcare.fhir.resources.clinical import ACVPU_SYSTEM
 from farcare.patients.models import Patient
@@ -64,44 +64,10 @@ def readings_stored(monkeypatch):
             "recorded_at": sorted(
                 str(moment) for moment in VitalObservation.objects.values_list("recorded_at")
             ),
-            "versions": [
-                {
-                    "resource": version.content,
-                    "version": version.version_id,
-                    "patient": str(version.patient_uuid),
-                }
-                for version in ResourceVersion.objects.filter(resource_type="Observation")
-            ],
-            "remainders": [
-                {"id": row.logical_id, "content": row.content, "basis": row.basis == basis(row)}
-                for row in StoredRemainder.objects.filter(resource_type="Observation")
-            ],
-            "audit": list(
-                AuditEvent.objects.filter(id__gt=audit_id).values(
-                    "action",
-                    "record_type",
-                    "record_id",
-                    "patient_uuid",
-                    "details",
-                    "purpose",
-                    "outcome",
-                    "channel",
-                )
-            ),
+            **runs_of_patients.resources_stored_since("Observation", audit_id),
         }
 
     monkeypatch.setattr(runs_of_patients, "stored_since", stored_since)
-
-
-def basis(row: StoredRemainder) -> str:
-    handler = handler_for("Observation")
-    return remainder.basis(handler.to_fhir(handler.find(row.logical_id)))
-
-
-def both_paths(client, one_by_one, bundle: dict) -> tuple[dict[str, Any], dict[str, Any]]:
-    at_once = runs_of_patients.answered_and_stored(client, bundle)
-    one_by_one()
-    return at_once, runs_of_patients.answered_and_stored(client, bundle)
 
 
 def spo2(patient_reference: str, value: int = 96, **overrides: Any) -> dict:
@@ -157,7 +123,7 @@ def test_a_stations_readings_at_once_answer_and_store_what_one_by_one_did(
         ),
     )
 
-    at_once, alone = both_paths(client, one_by_one, bundle)
+    at_once, alone = runs_of_patients.both_paths(client, one_by_one, bundle)
 
     assert at_once["status"] == 200, at_once["answer"]
     assert statuses(at_once["answer"]) == ["201 Created"] * 8
@@ -201,7 +167,7 @@ def test_a_pulse_of_900_among_readings_is_refused_with_its_entry(
         post(heart_rate_observation(scene.patient, value=64)),
     )
 
-    at_once, alone = both_paths(client, one_by_one, bundle)
+    at_once, alone = runs_of_patients.both_paths(client, one_by_one, bundle)
 
     assert at_once == alone
     assert at_once["status"] == 422
@@ -223,7 +189,7 @@ def test_a_reading_for_a_patient_out_of_reach_is_refused_and_the_refusal_kept(
         post(heart_rate_observation(stranger, value=70)),
     )
 
-    at_once, alone = both_paths(client, one_by_one, bundle)
+    at_once, alone = runs_of_patients.both_paths(client, one_by_one, bundle)
 
     assert at_once == alone
     assert at_once["status"] == 403

@@ -190,12 +190,9 @@ def _vitals_of(
     where: dict[str, str] = {}
     readings: list[VitalObservation] = []
     named = [
-        referenced(str(info.get("reference") or ""), "Observation")
-        if isinstance(info, dict)
-        else ""
+        _reading_named(info) if isinstance(info, dict) else ""
         for info in resource.get("supportingInfo") or []
     ]
-    named = [str(uuid.UUID(ident)) if ident else "" for ident in named]
     kept = {
         str(reading.uuid): reading
         for reading in VitalObservation.objects.filter(
@@ -242,6 +239,12 @@ def _vitals_of(
         key, message = next(iter(errors.items()))
         raise business_rule(message, [where.get(key, "ServiceRequest.contained")])
     return values, readings
+
+
+def _reading_named(info: dict[str, Any]) -> str:
+    """The id of the Observation a supportingInfo names, in canonical form, or ""."""
+    ident = referenced(str(info.get("reference") or ""), "Observation")
+    return str(uuid.UUID(ident)) if ident else ""
 
 
 def _flow_of(reading: VitalObservation) -> VitalObservation | None:
