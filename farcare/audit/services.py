@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from farcare.accounts.models import User
+from farcare.core.db.inserts import insert_rows
 
 from .anchor import anchor_dir, latest_checkpoint, read_checkpoints, verify_key, write_checkpoint
 from .chain import (
@@ -159,7 +160,7 @@ def audit_records(*, records: Sequence[Audited]) -> list[AuditEvent]:
     with transaction.atomic(savepoint=False):
         # The ids come back from the INSERT (RETURNING on PostgreSQL and SQLite >= 3.35): the
         # links refer to them.
-        events = AuditEvent.objects.bulk_create([event for event, _shown in made])
+        events = insert_rows([event for event, _shown in made])
         links = [
             AuditEventPatient(event=event, patient_uuid=uuid.UUID(value))
             for event, (_made, shown) in zip(events, made, strict=True)

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from farcare.core.db.inserts import insert_rows
 from farcare.core.transactions import on_commit_once
 
 from .models import RenderEpoch, ResourceVersion
@@ -235,7 +236,7 @@ def snapshot_many(pairs: list[tuple[Any, Any]]) -> None:
         return
     try:
         with transaction.atomic():
-            ResourceVersion.objects.bulk_create(rows)
+            insert_rows(rows)
     except IntegrityError:  # a concurrent writer took a version number: each on its own
         for handler, obj, content in changed:
             try:
@@ -266,7 +267,7 @@ def store_versions(
                 confirmed_at=rendered_at if handler.concrete(obj).lean_read else None,
             )
         )
-    versions = ResourceVersion.objects.bulk_create(rows)
+    versions = insert_rows(rows)
     if transaction.get_connection().in_atomic_block:
         queued = _queued()  # once for all: a save of these in this transaction is satisfied
         for obj, _content in created:

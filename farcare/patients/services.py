@@ -18,6 +18,7 @@ from farcare.access.policy import Action, may_register_at
 from farcare.access.services import require
 from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor, Audited, audit_record, audit_records
+from farcare.core.db.inserts import insert_rows
 from farcare.core.ports import replication
 from farcare.network.models import Facility
 
@@ -158,7 +159,7 @@ def patients_register_many(
         patients.append(patient)
     try:
         with transaction.atomic(savepoint=not alone):
-            Patient.objects.bulk_create(patients)
+            insert_rows(patients)
             audit_records(
                 records=[
                     Audited(

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -38,7 +39,15 @@ def station() -> StationConfig | None:
 
 
 def is_station() -> bool:
-    return StationConfig.objects.exists()
+    """Whether this installation is enrolled as a station. Asked at every write (a station
+    queues it, a hub does not) and never cached: enrolment is a row another process may add.
+    A fixed statement, sent as it is: compiling `.exists()` anew cost more than its round trip."""
+    with connections[router.db_for_read(StationConfig)].cursor() as cursor:
+        cursor.execute(_ANY_STATION)
+        return cursor.fetchone() is not None
+
+
+_ANY_STATION = f'SELECT 1 FROM "{StationConfig._meta.db_table}" LIMIT 1'  # noqa: S608 - a model's table
 
 
 def pending() -> QuerySet[OutboxItem]:

@@ -58,7 +58,11 @@ def test_it_finds_what_the_queryset_finds_with_what_it_loads():
     ]
     assert shown == expected
     assert [p.given for p in found] == ["А", "Б"]
-    assert found[0].pk and found[0].birth_date == Patient.objects.get(pk=found[0].pk).birth_date
+    stored = Patient.objects.get(pk=found[0].pk)
+    assert found[0].pk and found[0].birth_date == stored.birth_date
+    # The database's converters, worked out once, still apply (an aware time; a UUID on SQLite).
+    assert found[0].registered_at == stored.registered_at and found[0].registered_at.tzinfo
+    assert found[0].uuid == stored.uuid
     # The same compiled query, other values: other rows.
     assert [p.home_facility_id for p in query.run(str(south.uuid), "Лесков")] == [south.pk]
     assert query.run(str(north.uuid), "Нет таких") == []

@@ -6,7 +6,7 @@ reads it, a consultant abroad does not, and a bad search is an OperationOutcome,
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -122,8 +122,9 @@ def test_transfers_are_searched_by_patient_status_and_date(story, fhir_as):  # n
     assert found(client, "Task", patient=patient, status="on-hold") == []
     business = "urn:farcare:transfer-status|accepted"
     assert found(client, "Task", **{"business-status": business}) == [transfer]
-    today = timezone.now().date().isoformat()
-    assert found(client, "ServiceRequest", authored=f"ge{today}", category="107724000") == [
+    # The day the decision was authored (UTC), not today's: just after midnight they differ.
+    decided = story.transfer.decided_at.astimezone(UTC).date().isoformat()
+    assert found(client, "ServiceRequest", authored=f"ge{decided}", category="107724000") == [
         transfer
     ]
     assert found(client, "Task", **{"authored-on": "lt2000-01-01", "patient": patient}) == []

@@ -78,13 +78,22 @@ class _Compiled:
         self.related = get_related_populators(klass_info, select, alias)
         self.annotations = dict(compiler.annotation_col_map or {})
         self.alias = alias
+        # What `results_iter` would work out again at every call: which columns the database's
+        # converters change (a datetime made aware, a UUID from SQLite's text), asked once.
+        columns = [column[0] for column in select[: compiler.col_count]]
+        if compiler.has_composite_fields(columns):
+            raise RuntimeError("Precompiled takes no composite primary keys")
+        self.converters = compiler.get_converters(columns)
 
     def run(self, values: tuple[Any, ...]) -> list[Any]:
         with connections[self.alias].cursor() as cursor:
             cursor.execute(self.sql, put(self.params, self.slots, values))
             rows = cursor.fetchall()
         found = []
-        for row in self.compiler.results_iter([rows]):  # one chunk of rows
+        converted = (
+            self.compiler.apply_converters(rows, self.converters) if self.converters else rows
+        )
+        for row in converted:
             obj = self.model.from_db(self.alias, self.init_list, row[self.start : self.end])
             for populator in self.related:
                 populator.populate(row, obj)

@@ -41,6 +41,7 @@ from farcare.clinical.vitals import (
     parse_vitals,
 )
 from farcare.consults.models import OPEN_STATUSES, Consultation, Status, VitalObservation
+from farcare.core.db.inserts import insert_rows
 from farcare.patients import services as patient_services
 from farcare.patients.models import Consent, ConsentKind, Patient
 
@@ -365,7 +366,7 @@ class ObservationHandler(Handler):
             )
             for (observation, spec), patient in zip(readings, patients, strict=True)
         ]
-        VitalObservation.objects.bulk_create(vitals)
+        insert_rows(vitals)
         audit_records(
             records=[
                 Audited(
