@@ -165,6 +165,10 @@ class Handler:
     # database: every field the rendering shows is what was written, every row it reads beyond
     # (a patient's facility) is loaded. Then they are not read again before their first version.
     created_as_stored: ClassVar[bool] = False
+    # Whether `create` answers an object it has just loaded as `refresh` loads it, having written
+    # nothing to it since (a Task: every request has its own, and posting one gives it back).
+    # Then it is not read a second time before its version is stored.
+    create_answers_stored: ClassVar[bool] = False
 
     def creates_at_once(self, resource: dict[str, Any]) -> Handler | None:
         """The handler whose `create_many` creates `resource` (a composite's part that claims

@@ -617,7 +617,9 @@ def create_resource(
     started = timezone.now()
     with refusals_kept(principal), transaction.atomic():
         obj = handler.create(principal, resource)
-        version, _current = _stored_after_write(handler, obj, resource)
+        version, _current = _stored_after_write(
+            handler, obj, resource, loaded=handler.concrete(obj).create_answers_stored
+        )
     # A create that found what it was asked to make (an idempotent resubmission) is a 200.
     existed = _current is not None and (_current.last_updated < started or _current.version_id > 1)
     return (200 if existed else 201), version
@@ -660,13 +662,13 @@ def create_new(
 
 
 def _stored_after_write(
-    handler: Handler, obj: Any, resource: dict[str, Any]
+    handler: Handler, obj: Any, resource: dict[str, Any], *, loaded: bool = False
 ) -> tuple[ResourceVersion, ResourceVersion | None]:
     """After a create or an update: the remainder kept, and the resource as it now renders
     stored as its current version (rendered once, from the record as stored); also the version
-    that was current before."""
+    that was current before. `loaded`: `obj` is already as stored (`create_answers_stored`)."""
     part = handler.concrete(obj)
-    fresh = part.refresh(obj) or obj
+    fresh = obj if loaded else (part.refresh(obj) or obj)
     rendered_at = timezone.now()
     content = remember(part, fresh, resource)
     current = latest(handler.resource_type, handler.logical_id(fresh))

@@ -191,3 +191,24 @@ def test_a_version_number_taken_meanwhile_is_written_one_by_one(
     for version in versioning.latest_of("Observation", taken):
         assert version.version_id == 2
         assert version.content["basedOn"] == [{"reference": f"ServiceRequest/{request['id']}"}]
+
+
+def test_the_values_a_request_is_written_with_are_versioned_at_its_commit(
+    scene, fhir_as, django_capture_on_commit_callbacks
+):
+    """A request written on the page carries its vital signs as values: the service stores them
+    in one INSERT and announces each as its own save would, so each Observation has its first
+    version at the commit, based on the request, and it is what a read renders."""
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        consultation = scene.submit(vitals={"heart_rate": 118, "respiratory_rate": 24, "spo2": 93})
+    vitals = list(consultation.vitals.order_by("key"))
+    client = fhir_as(scene.feldsher)
+
+    assert [vital.key for vital in vitals] == ["heart_rate", "respiratory_rate", "spo2"]
+    for vital in vitals:
+        stored = ResourceVersion.objects.get(
+            resource_type="Observation", logical_id=str(vital.uuid)
+        )
+        assert stored.version_id == 1
+        assert stored.content["basedOn"] == [{"reference": f"ServiceRequest/{consultation.uuid}"}]
+        assert client.get(f"Observation/{vital.uuid}").json() == stored.content

@@ -22,6 +22,7 @@ from farcare.audit.models import AuditAction
 from farcare.audit.services import Accessor
 from farcare.clinical.news2 import news2_score
 from farcare.clinical.vitals import VITALS
+from farcare.core.db.inserts import insert_rows
 from farcare.core.ports import replication
 from farcare.network.models import Specialty
 from farcare.patients.models import ConsentKind, Patient
@@ -83,19 +84,23 @@ def _has_consent(patient: Patient, kind: str) -> bool:
 def _store_vitals(consultation: Consultation, vitals: dict[str, Any]) -> None:
     consultation.vitals.all().delete()
     now = timezone.now()
-    for key, value in vitals.items():
-        if value is None or value == "":
-            continue
-        spec = VITALS[key]
-        VitalObservation.objects.create(
-            patient=consultation.patient,
-            consultation=consultation,
-            key=key,
-            loinc=spec.loinc,
-            value=str(value),
-            unit=spec.ucum,
-            recorded_at=now,
-        )
+    # One INSERT for the request's readings; each announced as its own save would be.
+    insert_rows(
+        [
+            VitalObservation(
+                patient=consultation.patient,
+                consultation=consultation,
+                key=key,
+                loinc=VITALS[key].loinc,
+                value=str(value),
+                unit=VITALS[key].ucum,
+                recorded_at=now,
+            )
+            for key, value in vitals.items()
+            if value is not None and value != ""
+        ],
+        announce=True,
+    )
     result = news2_score(vitals)
     consultation.news2_total = result.total if result.parameters_scored else None
     consultation.news2_band = str(result.band) if result.parameters_scored else ""

@@ -22,16 +22,34 @@ from typing import Any, TypeVar
 from django.db import connections, router
 from django.db.models import AutoField, Model
 from django.db.models.fields import Field
+from django.db.models.signals import post_save
 
 M = TypeVar("M", bound=Model)
 
 _local = threading.local()
 
 
-def insert_rows(objs: Sequence[M], *, using: str | None = None) -> list[M]:
-    """`type(objs[0]).objects.bulk_create(objs)`, with the INSERT built once."""
+def insert_rows(objs: Sequence[M], *, using: str | None = None, announce: bool = False) -> list[M]:
+    """`type(objs[0]).objects.bulk_create(objs)`, with the INSERT built once. `announce`: each
+    object's post_save is then sent as its own `save()` would have sent it (created), for the
+    receivers that must hear of every new row (a FHIR resource's version on commit)."""
     if not objs:
         return []
+    made = _inserted(objs, using)
+    if announce:
+        for obj in made:
+            post_save.send(
+                sender=type(obj),
+                instance=obj,
+                created=True,
+                update_fields=None,
+                raw=False,
+                using=obj._state.db,
+            )
+    return made
+
+
+def _inserted(objs: Sequence[M], using: str | None) -> list[M]:
     model = type(objs[0])
     alias = using or router.db_for_write(model)
     shape = _shape(model, alias)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
+from django.db.models.signals import post_save
 
 from farcare.accounts.models import Role
 from farcare.clinical.vitals import VITALS, VitalValue, parse_vitals
@@ -279,9 +280,21 @@ def _adopt(consultation: Consultation, readings: list[VitalObservation]) -> None
     if not loose:
         return
     consultation.vitals.filter(key__in=[reading.key for reading in loose]).delete()
+    # One UPDATE for all; each reading announced as its own save(update_fields=...) would be,
+    # so its version (now with basedOn the request) is written at the commit.
+    VitalObservation.objects.filter(pk__in=[reading.pk for reading in loose]).update(
+        consultation=consultation
+    )
     for reading in loose:
         reading.consultation = consultation
-        reading.save(update_fields=["consultation"])
+        post_save.send(
+            sender=VitalObservation,
+            instance=reading,
+            created=False,
+            update_fields=frozenset({"consultation"}),
+            raw=False,
+            using=reading._state.db,
+        )
 
 
 def _stored_vitals(consultation: Consultation) -> dict[str, VitalValue]:

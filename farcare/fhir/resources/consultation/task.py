@@ -96,6 +96,9 @@ class TaskHandler(ConsultationHandler):
             ]
         return resource
 
+    # `consultation_of` loads the request as `refresh` does, and nothing is written to it.
+    create_answers_stored = True
+
     def create(self, principal: Principal, resource: dict[str, Any]) -> Consultation:
         """Every consultation has its Task already: posting one for a request gives it back."""
         validated("Task", resource)
