@@ -118,10 +118,15 @@ def _history(
     )
 
 
-def _days(now: datetime, hour: int) -> list[datetime]:
-    """Each morning (or evening) of the history, in UTC, ending yesterday."""
+def _days(now: datetime, hour: int, *, before: timedelta = timedelta(0)) -> list[datetime]:
+    """Each morning (or evening) of the history, in UTC, ending yesterday; a day earlier when
+    yesterday's would come less than `before` ahead of now (a reading the demo then records,
+    `before` ago, must be the newest whatever the hour the demo is loaded at)."""
     today = now.replace(minute=0, second=0, microsecond=0)
-    return [today - timedelta(days=back, hours=today.hour - hour) for back in range(DAYS, 0, -1)]
+    days = [today - timedelta(days=back, hours=today.hour - hour) for back in range(DAYS, 0, -1)]
+    if days[-1] > now - before:
+        days = [day - timedelta(days=1) for day in days]
+    return days
 
 
 def _enrol(person: Person, now: datetime) -> Enrolment:
@@ -207,7 +212,9 @@ def _pregnancy(enrolment: Enrolment, now: datetime, rng: random.Random) -> None:
 
 def _heart_failure(enrolment: Enrolment, now: datetime, rng: random.Random) -> None:
     patient = enrolment.patient
-    days = _days(now, 20)
+    # The history ends before the scale's reading of eight hours ago (loaded after midnight
+    # UTC, yesterday's 20:00 is later than that).
+    days = _days(now, 20, before=timedelta(hours=9))
     weights = [Decimal("78.0") + Decimal(rng.randint(-3, 3)) / 10 for _day in days]
     # The last three mornings: fluid coming back.
     weights[-3:] = [Decimal("78.1"), Decimal("78.9"), Decimal("79.7")]

@@ -318,10 +318,14 @@ def case(chain: Chain, settings, tmp_path) -> Case:
     return make_case(chain)
 
 
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+# A UUID with its dashes, or as the 32 hex digits a stored file's name is made of.
+UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\b[0-9a-f]{32}\b", re.IGNORECASE
+)
 
 
 def without_uuids(text: str) -> str:
-    """A page's links carry random UUIDs, whose hex digits hold a birth year like "1933" about
-    once in a few hundred cases; they are not identity, so they are taken out before a search."""
+    """A page's links and a stored file's name carry random UUIDs, whose hex digits hold a birth
+    year like "1933" about once in a few hundred cases; they are not identity, so they are taken
+    out before a search."""
     return UUID.sub("<uuid>", text)
